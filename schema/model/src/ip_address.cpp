@@ -1,0 +1,124 @@
+#include "dmarcwatch/model/ip_address.h"
+
+#include <arpa/inet.h>
+
+#include <charconv>
+#include <cstring>
+
+namespace dmarcwatch::model {
+
+std::optional<IpAddress> IpAddress::Parse(std::string_view text) {
+  // inet_pton needs a NUL-terminated string; addresses are short.
+  if (text.empty() || text.size() > 45) return std::nullopt;
+  char buf[46];
+  std::memcpy(buf, text.data(), text.size());
+  buf[text.size()] = '\0';
+  IpAddress ip;
+  if (text.find(':') == std::string_view::npos) {
+    if (inet_pton(AF_INET, buf, ip.bytes_.data()) != 1) return std::nullopt;
+    ip.family_ = Family::kV4;
+  } else {
+    if (inet_pton(AF_INET6, buf, ip.bytes_.data()) != 1) return std::nullopt;
+    ip.family_ = Family::kV6;
+  }
+  return ip;
+}
+
+IpAddress IpAddress::V4(std::uint32_t host_order) {
+  IpAddress ip;
+  ip.family_ = Family::kV4;
+  ip.bytes_[0] = static_cast<std::uint8_t>(host_order >> 24);
+  ip.bytes_[1] = static_cast<std::uint8_t>(host_order >> 16);
+  ip.bytes_[2] = static_cast<std::uint8_t>(host_order >> 8);
+  ip.bytes_[3] = static_cast<std::uint8_t>(host_order);
+  return ip;
+}
+
+std::optional<IpAddress> IpAddress::MappedV4() const {
+  if (family_ != Family::kV6) return std::nullopt;
+  for (int i = 0; i < 10; ++i) {
+    if (bytes_[static_cast<std::size_t>(i)] != 0) return std::nullopt;
+  }
+  if (bytes_[10] != 0xff || bytes_[11] != 0xff) return std::nullopt;
+  IpAddress v4;
+  v4.family_ = Family::kV4;
+  std::memcpy(v4.bytes_.data(), bytes_.data() + 12, 4);
+  return v4;
+}
+
+std::string IpAddress::ToString() const {
+  char buf[INET6_ADDRSTRLEN] = {};
+  inet_ntop(is_v4() ? AF_INET : AF_INET6, bytes_.data(), buf, sizeof(buf));
+  return buf;
+}
+
+std::string IpAddress::ReverseName() const {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  if (is_v4()) {
+    for (int i = 3; i >= 0; --i) {
+      out += std::to_string(bytes_[static_cast<std::size_t>(i)]);
+      out += '.';
+    }
+    out += "in-addr.arpa";
+    return out;
+  }
+  out.reserve(72);
+  for (int i = 15; i >= 0; --i) {
+    const std::uint8_t b = bytes_[static_cast<std::size_t>(i)];
+    out += kHex[b & 0x0f];
+    out += '.';
+    out += kHex[b >> 4];
+    out += '.';
+  }
+  out += "ip6.arpa";
+  return out;
+}
+
+std::optional<IpNetwork> IpNetwork::Parse(std::string_view text) {
+  const std::size_t slash = text.find('/');
+  auto ip = IpAddress::Parse(text.substr(0, slash));
+  if (!ip) return std::nullopt;
+  const int max_len = ip->is_v4() ? 32 : 128;
+  int len = max_len;
+  if (slash != std::string_view::npos) {
+    std::string_view digits = text.substr(slash + 1);
+    if (digits.empty() || digits.size() > 3) return std::nullopt;
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), len);
+    if (ec != std::errc() || end != digits.data() + digits.size()) return std::nullopt;
+    if (len < 0 || len > max_len) return std::nullopt;
+  }
+  // Host bits must be zero.
+  const auto& b = ip->bytes();
+  for (int bit = len; bit < max_len; ++bit) {
+    if (b[static_cast<std::size_t>(bit / 8)] & (0x80 >> (bit % 8))) return std::nullopt;
+  }
+  IpNetwork net;
+  net.address_ = *ip;
+  net.prefix_length_ = len;
+  return net;
+}
+
+bool IpNetwork::Contains(const IpAddress& candidate) const {
+  IpAddress ip = candidate;
+  if (ip.family() != address_.family()) {
+    auto mapped = ip.MappedV4();
+    if (!mapped || !address_.is_v4()) return false;
+    ip = *mapped;
+  }
+  const auto& a = address_.bytes();
+  const auto& b = ip.bytes();
+  const int full = prefix_length_ / 8;
+  if (std::memcmp(a.data(), b.data(), static_cast<std::size_t>(full)) != 0) return false;
+  const int rest = prefix_length_ % 8;
+  if (rest == 0) return true;
+  const auto mask = static_cast<std::uint8_t>(0xff << (8 - rest));
+  const auto i = static_cast<std::size_t>(full);
+  return (a[i] & mask) == (b[i] & mask);
+}
+
+std::string IpNetwork::ToString() const {
+  return address_.ToString() + "/" + std::to_string(prefix_length_);
+}
+
+}  // namespace dmarcwatch::model

@@ -1,0 +1,66 @@
+#include "dmarcwatch/model/ip_address.h"
+
+#include <boost/test/unit_test.hpp>
+
+using dmarcwatch::model::IpAddress;
+using dmarcwatch::model::IpNetwork;
+
+BOOST_AUTO_TEST_SUITE(ip_address)
+
+BOOST_AUTO_TEST_CASE(parses_and_prints_v4_and_v6) {
+  auto v4 = IpAddress::Parse("192.0.2.17");
+  BOOST_REQUIRE(v4);
+  BOOST_TEST(v4->is_v4());
+  BOOST_TEST(v4->ToString() == "192.0.2.17");
+  auto v6 = IpAddress::Parse("2001:DB8:0:0::1");
+  BOOST_REQUIRE(v6);
+  BOOST_TEST(!v6->is_v4());
+  BOOST_TEST(v6->ToString() == "2001:db8::1");
+}
+
+BOOST_AUTO_TEST_CASE(rejects_what_is_not_an_address) {
+  for (const char* bad : {"", "999.1.1.1", "1.2.3", "1.2.3.4.5", "not-an-ip", " 1.2.3.4",
+                          "1.2.3.4 ", "2001:db8::1%eth0", "::ffff:1.2.3", "01.2.3.4x"}) {
+    BOOST_TEST(!IpAddress::Parse(bad), bad);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(reverse_names_follow_rfc_1035_and_3596) {
+  BOOST_TEST(IpAddress::Parse("192.0.2.1")->ReverseName() == "1.2.0.192.in-addr.arpa");
+  BOOST_TEST(IpAddress::Parse("2001:db8::1")->ReverseName() ==
+             "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa");
+}
+
+BOOST_AUTO_TEST_CASE(networks_contain_their_addresses_only) {
+  auto net = IpNetwork::Parse("192.0.2.0/28");
+  BOOST_REQUIRE(net);
+  BOOST_TEST(net->Contains(*IpAddress::Parse("192.0.2.15")));
+  BOOST_TEST(!net->Contains(*IpAddress::Parse("192.0.2.16")));
+  BOOST_TEST(net->Contains(*IpAddress::Parse("::ffff:192.0.2.3")));
+  BOOST_TEST(!net->Contains(*IpAddress::Parse("2001:db8::1")));
+  auto v6 = IpNetwork::Parse("2001:db8:10::/64");
+  BOOST_REQUIRE(v6);
+  BOOST_TEST(v6->Contains(*IpAddress::Parse("2001:db8:10::abcd")));
+  BOOST_TEST(!v6->Contains(*IpAddress::Parse("2001:db8:11::1")));
+  auto odd = IpNetwork::Parse("10.0.0.0/9");
+  BOOST_REQUIRE(odd);
+  BOOST_TEST(odd->Contains(*IpAddress::Parse("10.127.255.255")));
+  BOOST_TEST(!odd->Contains(*IpAddress::Parse("10.128.0.0")));
+  BOOST_TEST(IpNetwork::Parse("0.0.0.0/0")->Contains(*IpAddress::Parse("203.0.113.9")));
+}
+
+BOOST_AUTO_TEST_CASE(bare_address_is_a_host_network) {
+  auto net = IpNetwork::Parse("198.51.100.7");
+  BOOST_REQUIRE(net);
+  BOOST_TEST(net->prefix_length() == 32);
+  BOOST_TEST(net->ToString() == "198.51.100.7/32");
+}
+
+BOOST_AUTO_TEST_CASE(rejects_host_bits_and_bad_prefixes) {
+  for (const char* bad : {"192.0.2.1/24", "192.0.2.0/33", "192.0.2.0/", "192.0.2.0/-1",
+                          "2001:db8::/129", "2001:db8::1/64", "x/8"}) {
+    BOOST_TEST(!IpNetwork::Parse(bad), bad);
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
