@@ -44,6 +44,10 @@ struct Payload {
   std::string chain;  // e.g. "eml>zip>xml"
   std::string name;   // innermost name: zip entry, attachment filename, or the input name
   std::string bytes;  // the XML, as found (encoding untouched)
+  // What unpacking tolerated on the way ("gzip_trailing_junk",
+  // "mime_header_continuation"); the pipeline adds these to the report's
+  // warnings.
+  std::vector<model::ParseWarning> warnings;
 };
 
 // A layer that could not be unpacked, or a leaf that is not a report.
