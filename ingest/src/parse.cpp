@@ -1,1 +1,846 @@
-// Implemented in a following commit.
+// Parse: DMARC aggregate report XML -> model::Report (see parse.h).
+//
+// The document goes through four steps, each lenient only where no data is
+// lost and each leaving a warning when it repairs something:
+//   1. prolog: strip a UTF-8 BOM and whitespace before "<?xml"; refuse any
+//      <!DOCTYPE or <!ENTITY (no entity is ever expanded);
+//   2. encoding: windows-1252 / latin-1 (declared, or invalid UTF-8 bytes in a
+//      document that says UTF-8) is re-encoded to UTF-8;
+//   3. pugixml parses the buffer in place; when that fails, or the root is
+//      not <feedback>, the <feedback>...</feedback> slice is parsed alone
+//      (wrappers left unclosed, junk after the document);
+//   4. the known paths of RFC 7489 appendix C / RFC 9990 are walked
+//      iteratively, without recursion; unknown elements are skipped.
+// Limits (ParseLimits) and strictness rules raise a ParseError inside this
+// file only; ParseAggregateReport turns it into a Status.
+
+#include "dmarcwatch/ingest/parse.h"
+
+#include <Poco/SHA2Engine.h>
+
+#include <charconv>
+#include <cstring>
+#include <limits>
+#include <map>
+#include <pugixml.hpp>
+#include <string>
+
+#include "dmarcwatch/model/text.h"
+
+namespace dmarcwatch::ingest {
+namespace {
+
+using model::Printable;
+using model::TrimAscii;
+
+// Thrown inside this file only, caught in ParseAggregateReport.
+struct ParseError {
+  Status status;
+};
+
+[[noreturn]] void Reject(std::string reason, std::string message) {
+  throw ParseError{Status::InvalidInput(std::move(reason), std::move(message))};
+}
+
+[[noreturn]] void RejectLimit(std::string reason, std::string message) {
+  throw ParseError{Status::LimitExceeded(std::move(reason), std::move(message))};
+}
+
+// Collects warnings, one entry per code with the first detail and a count,
+// so a report with 10,000 upper-case "Pass" words carries one warning.
+class Warnings {
+ public:
+  void Add(const std::string& code, std::string_view detail) {
+    auto [it, inserted] = index_.try_emplace(code, list_.size());
+    if (inserted) {
+      list_.push_back({code, Printable(detail, 120)});
+      counts_.push_back(1);
+    } else {
+      ++counts_[it->second];
+    }
+  }
+  std::vector<model::ParseWarning> Take() {
+    for (std::size_t i = 0; i < list_.size(); ++i) {
+      if (counts_[i] > 1) list_[i].detail += " (x" + std::to_string(counts_[i]) + ")";
+    }
+    return std::move(list_);
+  }
+
+ private:
+  std::map<std::string, std::size_t> index_;
+  std::vector<model::ParseWarning> list_;
+  std::vector<std::uint64_t> counts_;
+};
+
+// ---- Step 1 and 2: prolog and encoding -------------------------------------
+
+bool StartsWithIgnoreCase(std::string_view s, std::string_view prefix) {
+  return s.size() >= prefix.size() && model::EqualsIgnoreCase(s.substr(0, prefix.size()), prefix);
+}
+
+bool ContainsIgnoreCase(std::string_view haystack, std::string_view needle) {
+  if (needle.empty() || haystack.size() < needle.size()) return false;
+  for (std::size_t i = 0; i + needle.size() <= haystack.size(); ++i) {
+    if (haystack[i] == '<' && StartsWithIgnoreCase(haystack.substr(i), needle)) return true;
+  }
+  return false;
+}
+
+// The value of encoding="..." in an XML declaration at the start, lower-cased.
+std::string DeclaredEncoding(std::string_view doc) {
+  if (!doc.starts_with("<?xml")) return {};
+  const std::size_t end = doc.find("?>");
+  if (end == std::string_view::npos || end > 512) return {};
+  std::string_view decl = doc.substr(0, end);
+  const std::size_t at = decl.find("encoding");
+  if (at == std::string_view::npos) return {};
+  std::size_t i = at + 8;
+  while (i < decl.size() && (decl[i] == ' ' || decl[i] == '=' || decl[i] == '\t')) ++i;
+  if (i >= decl.size() || (decl[i] != '"' && decl[i] != '\'')) return {};
+  const char quote = decl[i++];
+  const std::size_t close = decl.find(quote, i);
+  if (close == std::string_view::npos) return {};
+  return model::AsciiLower(decl.substr(i, close - i));
+}
+
+bool IsLatinFamily(const std::string& enc) {
+  return enc == "windows-1252" || enc == "cp1252" || enc == "iso-8859-1" || enc == "iso8859-1" ||
+         enc == "latin1" || enc == "latin-1" || enc == "iso-8859-15" || enc == "l1";
+}
+
+// windows-1252 to UTF-8. Bytes 0x80-0x9F take their windows-1252 meaning
+// (as browsers do for documents labelled latin-1); the five undefined ones
+// become U+FFFD.
+std::string Cp1252ToUtf8(std::string_view in) {
+  static constexpr char16_t kHigh[32] = {
+      0x20AC, 0xFFFD, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160,
+      0x2039, 0x0152, 0xFFFD, 0x017D, 0xFFFD, 0xFFFD, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022,
+      0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0xFFFD, 0x017E, 0x0178};
+  std::string out;
+  out.reserve(in.size() + in.size() / 8);
+  for (unsigned char c : in) {
+    char32_t cp = c;
+    if (c >= 0x80 && c < 0xA0) cp = kHigh[c - 0x80];
+    if (cp < 0x80) {
+      out += static_cast<char>(cp);
+    } else if (cp < 0x800) {
+      out += static_cast<char>(0xC0 | (cp >> 6));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else {
+      out += static_cast<char>(0xE0 | (cp >> 12));
+      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    }
+  }
+  return out;
+}
+
+bool IsAscii(std::string_view s) {
+  for (unsigned char c : s) {
+    if (c >= 0x80) return false;
+  }
+  return true;
+}
+
+// Steps 1 and 2. Returns the UTF-8 document to hand to pugixml.
+std::string PrepareDocument(std::string_view xml, Warnings& warnings) {
+  if (xml.starts_with("\xEF\xBB\xBF")) xml.remove_prefix(3);
+  const std::string_view trimmed = TrimAscii(xml);
+  if (trimmed.empty()) Reject("empty_document", "the document is empty");
+  if (trimmed.data() != xml.data()) {
+    warnings.Add("leading_whitespace", "whitespace before the XML declaration was dropped");
+  }
+  xml = xml.substr(static_cast<std::size_t>(trimmed.data() - xml.data()));
+  if (xml.front() != '<') {
+    Reject("not_xml", "the document does not start with '<': \"" + Printable(xml.substr(0, 24)) +
+                          "\"");
+  }
+  // RFC 7489 reports have no DTD. Refusing any declaration is simpler and
+  // safer than trusting a parser to leave entities alone.
+  if (ContainsIgnoreCase(xml, "<!DOCTYPE")) {
+    Reject("doctype_forbidden", "the document has a <!DOCTYPE declaration");
+  }
+  if (ContainsIgnoreCase(xml, "<!ENTITY")) {
+    Reject("doctype_forbidden", "the document declares an <!ENTITY");
+  }
+
+  const std::string declared = DeclaredEncoding(xml);
+  if (IsLatinFamily(declared)) {
+    if (!IsAscii(xml)) warnings.Add("transcoded", "re-encoded from declared " + declared);
+    return Cp1252ToUtf8(xml);
+  }
+  if (model::IsValidUtf8(xml)) {
+    if (!declared.empty() && declared != "utf-8" && declared != "utf8" &&
+        declared != "us-ascii" && declared != "ascii") {
+      warnings.Add("encoding_declaration_ignored",
+                   "declared " + declared + " but the bytes are valid UTF-8");
+    }
+    return std::string(xml);
+  }
+  if (!declared.empty() && declared != "utf-8" && declared != "utf8" && declared != "us-ascii") {
+    Reject("unsupported_encoding", "the document is in " + Printable(declared, 40) +
+                                       ", which is not supported");
+  }
+  warnings.Add("invalid_utf8_as_latin1",
+               "bytes that are not UTF-8 were read as windows-1252 / latin-1");
+  return Cp1252ToUtf8(xml);
+}
+
+// ---- Step 3: pugixml, with a second try on the <feedback> slice -------------
+
+bool IsNameChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '-' || c == '.';
+}
+
+// Finds "<feedback" or "<prefix:feedback" as a start tag. Returns the offset
+// of '<' and sets `qname` to the tag's full name.
+std::size_t FindFeedbackStart(std::string_view doc, std::string& qname) {
+  for (std::size_t at = doc.find("feedback"); at != std::string_view::npos;
+       at = doc.find("feedback", at + 1)) {
+    const std::size_t after = at + 8;
+    if (after < doc.size() && IsNameChar(doc[after])) continue;
+    if (after < doc.size() && doc[after] != '>' && doc[after] != '/' && doc[after] != ' ' &&
+        doc[after] != '\t' && doc[after] != '\r' && doc[after] != '\n') {
+      continue;
+    }
+    if (at == 0) continue;
+    if (doc[at - 1] == '<') {
+      qname = "feedback";
+      return at - 1;
+    }
+    if (doc[at - 1] != ':') continue;
+    std::size_t b = at - 1;
+    while (b > 0 && IsNameChar(doc[b - 1])) --b;
+    if (b > 0 && doc[b - 1] == '<' && b < at - 1) {
+      qname = std::string(doc.substr(b, at - b)) + "feedback";
+      return b - 1;
+    }
+  }
+  return std::string_view::npos;
+}
+
+// Line and column (1-based) of a byte offset, for error messages.
+std::string Position(std::string_view doc, std::ptrdiff_t offset) {
+  if (offset < 0) offset = 0;
+  const auto end = std::min(static_cast<std::size_t>(offset), doc.size());
+  std::size_t line = 1, col = 1;
+  for (std::size_t i = 0; i < end; ++i) {
+    if (doc[i] == '\n') {
+      ++line;
+      col = 1;
+    } else {
+      ++col;
+    }
+  }
+  return "line " + std::to_string(line) + ", column " + std::to_string(col) + " (byte " +
+         std::to_string(end) + ")";
+}
+
+std::string_view LocalName(const char* qname) {
+  std::string_view n(qname);
+  const std::size_t colon = n.find(':');
+  return colon == std::string_view::npos ? n : n.substr(colon + 1);
+}
+
+std::string_view Prefix(const char* qname) {
+  std::string_view n(qname);
+  const std::size_t colon = n.find(':');
+  return colon == std::string_view::npos ? std::string_view() : n.substr(0, colon);
+}
+
+pugi::xml_node FindFeedbackElement(const pugi::xml_document& doc) {
+  for (pugi::xml_node n = doc.first_child(); n; n = n.next_sibling()) {
+    if (n.type() == pugi::node_element && LocalName(n.name()) == "feedback") return n;
+  }
+  return {};
+}
+
+constexpr unsigned kParseOptions = pugi::parse_default | pugi::parse_embed_pcdata;
+
+// Parses `buffer` in place and returns <feedback>, or rejects.
+pugi::xml_node LoadFeedback(pugi::xml_document& doc, std::string& buffer, Warnings& warnings) {
+  // pugixml parses in place; keep a pristine copy only if a retry may need it.
+  const std::string original = buffer;
+  pugi::xml_parse_result result =
+      doc.load_buffer_inplace(buffer.data(), buffer.size(), kParseOptions, pugi::encoding_utf8);
+  pugi::xml_node root;
+  if (result) {
+    root = FindFeedbackElement(doc);
+    if (root) return root;
+    // A wrapper element that was closed properly: look one level down.
+    if (pugi::xml_node top = doc.document_element()) {
+      for (pugi::xml_node n = top.first_child(); n; n = n.next_sibling()) {
+        if (n.type() == pugi::node_element && LocalName(n.name()) == "feedback") {
+          warnings.Add("wrapper_dropped",
+                       std::string("<feedback> was inside <") + top.name() + ">");
+          return n;
+        }
+      }
+    }
+  }
+
+  std::string qname;
+  const std::size_t start = FindFeedbackStart(original, qname);
+  if (start != std::string::npos) {
+    const std::string close = "</" + qname + ">";
+    const std::size_t end = original.rfind(close);
+    if (end != std::string::npos && end > start) {
+      buffer.assign(original, start, end + close.size() - start);
+      pugi::xml_parse_result retry = doc.load_buffer_inplace(buffer.data(), buffer.size(),
+                                                             kParseOptions, pugi::encoding_utf8);
+      if (retry) {
+        root = FindFeedbackElement(doc);
+        if (root) {
+          warnings.Add("junk_around_feedback",
+                       "kept only <feedback>...</feedback>; dropped what was around it");
+          return root;
+        }
+      }
+    }
+  }
+
+  if (!result) {
+    Reject("xml_malformed", std::string("XML parse error: ") + result.description() + " at " +
+                                Position(original, result.offset));
+  }
+  pugi::xml_node top = doc.document_element();
+  Reject("not_aggregate_report",
+         "root element is <" + Printable(top ? top.name() : "", 60) + "> not <feedback>");
+}
+
+// ---- Step 4: the walk -------------------------------------------------------
+
+class Walker {
+ public:
+  Walker(const ParseLimits& limits, Warnings& warnings, std::string_view prefix)
+      : limits_(limits), warnings_(warnings), prefix_(prefix) {}
+
+  model::Report Walk(pugi::xml_node feedback);
+
+ private:
+  // True for an element named `local` in the report's namespace: no prefix,
+  // or the same prefix as <feedback>. Vendor elements (<vendor:count>) are
+  // never mistaken for report fields.
+  bool Is(pugi::xml_node n, std::string_view local) const {
+    if (n.type() != pugi::node_element) return false;
+    const std::string_view p = Prefix(n.name());
+    return LocalName(n.name()) == local && (p.empty() || p == prefix_);
+  }
+  pugi::xml_node Child(pugi::xml_node parent, std::string_view local) const {
+    for (pugi::xml_node n = parent.first_child(); n; n = n.next_sibling()) {
+      if (Is(n, local)) return n;
+    }
+    return {};
+  }
+  template <typename F>
+  void ForEach(pugi::xml_node parent, std::string_view local, F&& f) const {
+    for (pugi::xml_node n = parent.first_child(); n; n = n.next_sibling()) {
+      if (Is(n, local)) f(n);
+    }
+  }
+  void NoteUnknownChildren(pugi::xml_node parent, std::initializer_list<std::string_view> known);
+
+  // The trimmed text of an element, within max_text_bytes.
+  std::string Text(pugi::xml_node n, std::string_view what);
+  // Absent or empty -> nullopt.
+  std::optional<std::string> OptionalText(pugi::xml_node parent, std::string_view local);
+  // The child holding an optional enumerated word; an empty one counts as
+  // absent, with a warning.
+  pugi::xml_node OptionalWord(pugi::xml_node parent, std::string_view local);
+  std::string Domain(pugi::xml_node n, std::string_view what);
+  std::uint64_t Number(pugi::xml_node n, std::string_view what, std::uint64_t max);
+
+  void Metadata(pugi::xml_node n, model::ReportMetadata& out);
+  void Policy(pugi::xml_node n, model::PolicyPublished& out);
+  void ParseRecord(pugi::xml_node n, std::size_t index, model::Record& out);
+
+  template <typename E>
+  E Word(pugi::xml_node n, std::string_view what,
+         std::initializer_list<std::pair<std::string_view, E>> table, E unknown);
+
+  const ParseLimits& limits_;
+  Warnings& warnings_;
+  std::string prefix_;
+};
+
+std::string Walker::Text(pugi::xml_node n, std::string_view what) {
+  const char* raw = n.child_value();
+  const std::size_t len = std::strlen(raw);
+  if (len > limits_.max_text_bytes + 64) {
+    RejectLimit("max_text_bytes", std::string(what) + " is " + std::to_string(len) +
+                                      " bytes, over max_text_bytes (" +
+                                      std::to_string(limits_.max_text_bytes) + ")");
+  }
+  const std::string_view value = TrimAscii(std::string_view(raw, len));
+  if (value.size() > limits_.max_text_bytes) {
+    RejectLimit("max_text_bytes", std::string(what) + " is " + std::to_string(value.size()) +
+                                      " bytes, over max_text_bytes (" +
+                                      std::to_string(limits_.max_text_bytes) + ")");
+  }
+  if (value.size() != len) {
+    warnings_.Add("padded_value", std::string(what) + " had whitespace around its value");
+  }
+  return std::string(value);
+}
+
+std::optional<std::string> Walker::OptionalText(pugi::xml_node parent, std::string_view local) {
+  pugi::xml_node n = Child(parent, local);
+  if (!n) return std::nullopt;
+  std::string text = Text(n, local);
+  // <sp></sp>, <comment/>: an empty optional element says nothing.
+  if (text.empty()) return std::nullopt;
+  return text;
+}
+
+pugi::xml_node Walker::OptionalWord(pugi::xml_node parent, std::string_view local) {
+  pugi::xml_node n = Child(parent, local);
+  if (n && TrimAscii(n.child_value()).empty()) {
+    warnings_.Add("empty_value", "<" + std::string(local) + "> is empty; read as absent");
+    return {};
+  }
+  return n;
+}
+
+std::string Walker::Domain(pugi::xml_node n, std::string_view what) {
+  std::string d = model::AsciiLower(Text(n, what));
+  if (!d.empty() && d.back() == '.') d.pop_back();
+  if (d.size() > limits_.max_domain_bytes) {
+    RejectLimit("max_domain_bytes", std::string(what) + " is " + std::to_string(d.size()) +
+                                        " bytes, over max_domain_bytes (" +
+                                        std::to_string(limits_.max_domain_bytes) + ")");
+  }
+  return d;
+}
+
+std::uint64_t Walker::Number(pugi::xml_node n, std::string_view what, std::uint64_t max) {
+  const std::string text = Text(n, what);
+  std::uint64_t value = 0;
+  const char* first = text.data();
+  const char* last = text.data() + text.size();
+  if (!text.empty() && text[0] == '+') ++first;
+  auto [end, ec] = std::from_chars(first, last, value);
+  if (text.empty() || ec == std::errc::invalid_argument || end != last) {
+    Reject("not_a_number", std::string(what) + " is not a number: \"" + Printable(text, 40) + "\"");
+  }
+  if (ec == std::errc::result_out_of_range || value > max) {
+    Reject("number_out_of_range", std::string(what) + " is out of range: " + Printable(text, 40));
+  }
+  return value;
+}
+
+template <typename E>
+E Walker::Word(pugi::xml_node n, std::string_view what,
+               std::initializer_list<std::pair<std::string_view, E>> table, E unknown) {
+  const std::string text = Text(n, what);
+  for (const auto& [word, value] : table) {
+    if (text == word) return value;
+  }
+  for (const auto& [word, value] : table) {
+    if (model::EqualsIgnoreCase(text, word)) {
+      warnings_.Add("word_case", std::string(what) + " \"" + text + "\" is not lower-case");
+      return value;
+    }
+  }
+  warnings_.Add("unknown_" + std::string(what), std::string(what) + " \"" + text + "\"");
+  return unknown;
+}
+
+void Walker::NoteUnknownChildren(pugi::xml_node parent,
+                                 std::initializer_list<std::string_view> known) {
+  for (pugi::xml_node n = parent.first_child(); n; n = n.next_sibling()) {
+    if (n.type() != pugi::node_element) continue;
+    bool is_known = false;
+    for (std::string_view k : known) {
+      if (Is(n, k)) {
+        is_known = true;
+        break;
+      }
+    }
+    if (!is_known) {
+      warnings_.Add("unknown_element",
+                    std::string("<") + n.name() + "> in <" + parent.name() + "> was skipped");
+    }
+  }
+}
+
+void Walker::Metadata(pugi::xml_node n, model::ReportMetadata& out) {
+  NoteUnknownChildren(n, {"org_name", "email", "extra_contact_info", "report_id", "date_range",
+                          "error", "generator"});
+  if (auto org = OptionalText(n, "org_name")) {
+    out.org_name = std::move(*org);
+  } else {
+    warnings_.Add("missing_org_name", "report_metadata has no org_name");
+  }
+  if (auto email = OptionalText(n, "email")) {
+    out.email = std::move(*email);
+  } else {
+    warnings_.Add("missing_email", "report_metadata has no email");
+  }
+  out.extra_contact_info = OptionalText(n, "extra_contact_info");
+  out.generator = OptionalText(n, "generator");
+  auto id = OptionalText(n, "report_id");
+  if (!id || id->empty()) Reject("missing_report_id", "report_metadata has no report_id");
+  out.report_id = std::move(*id);
+  ForEach(n, "error", [&](pugi::xml_node e) { out.errors.push_back(Text(e, "error")); });
+
+  pugi::xml_node range = Child(n, "date_range");
+  if (!range) Reject("missing_date_range", "report_metadata has no date_range");
+  pugi::xml_node begin = Child(range, "begin");
+  pugi::xml_node end = Child(range, "end");
+  if (!begin || !end) Reject("missing_date_range", "date_range lacks begin or end");
+  // Up to year 9999; anything later is not a date a reporter means.
+  constexpr std::uint64_t kMaxTime = 253402300799;
+  out.date_range.begin = static_cast<model::UnixTime>(Number(begin, "begin", kMaxTime));
+  out.date_range.end = static_cast<model::UnixTime>(Number(end, "end", kMaxTime));
+  if (out.date_range.begin > out.date_range.end) {
+    Reject("begin_after_end", "date_range begin " + std::to_string(out.date_range.begin) +
+                                  " is after end " + std::to_string(out.date_range.end));
+  }
+}
+
+void Walker::Policy(pugi::xml_node n, model::PolicyPublished& out) {
+  using model::Alignment;
+  using model::Disposition;
+  NoteUnknownChildren(n, {"domain", "adkim", "aspf", "p", "sp", "np", "pct", "fo", "testing",
+                          "discovery_method"});
+  pugi::xml_node domain = Child(n, "domain");
+  if (domain) out.domain = Domain(domain, "policy domain");
+  if (out.domain.empty()) Reject("missing_policy_domain", "policy_published has no domain");
+
+  auto alignment = [&](std::string_view tag) -> std::optional<Alignment> {
+    pugi::xml_node a = OptionalWord(n, tag);
+    if (!a) return std::nullopt;
+    return Word<Alignment>(a, tag,
+                           {{"r", Alignment::kRelaxed},
+                            {"s", Alignment::kStrict},
+                            {"relaxed", Alignment::kRelaxed},
+                            {"strict", Alignment::kStrict}},
+                           Alignment::kUnknown);
+  };
+  auto disposition = [&](std::string_view tag) -> std::optional<Disposition> {
+    pugi::xml_node d = OptionalWord(n, tag);
+    if (!d) return std::nullopt;
+    return Word<Disposition>(d, tag,
+                             {{"none", Disposition::kNone},
+                              {"quarantine", Disposition::kQuarantine},
+                              {"reject", Disposition::kReject}},
+                             Disposition::kUnknown);
+  };
+  out.adkim = alignment("adkim");
+  out.aspf = alignment("aspf");
+  if (auto p = disposition("p")) {
+    out.p = *p;
+  } else {
+    warnings_.Add("missing_p", "policy_published has no p");
+  }
+  out.sp = disposition("sp");
+  out.np = disposition("np");
+  if (pugi::xml_node pct = Child(n, "pct")) {
+    const std::string text = Text(pct, "pct");
+    unsigned value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec == std::errc() && end == text.data() + text.size() && value <= 100) {
+      out.pct = value;
+    } else {
+      warnings_.Add("bad_pct", "pct \"" + text + "\" is not 0-100; ignored");
+    }
+  }
+  out.fo = OptionalText(n, "fo");
+  if (pugi::xml_node t = OptionalWord(n, "testing")) {
+    out.testing = Word<model::Testing>(
+        t, "testing", {{"n", model::Testing::kNo}, {"y", model::Testing::kYes}},
+        model::Testing::kUnknown);
+  }
+  if (pugi::xml_node d = OptionalWord(n, "discovery_method")) {
+    out.discovery_method = Word<model::DiscoveryMethod>(
+        d, "discovery_method",
+        {{"psl", model::DiscoveryMethod::kPsl}, {"treewalk", model::DiscoveryMethod::kTreewalk}},
+        model::DiscoveryMethod::kUnknown);
+  }
+}
+
+void Walker::ParseRecord(pugi::xml_node n, std::size_t index, model::Record& out) {
+  using model::DkimResult;
+  using model::DmarcResult;
+  using model::SpfResult;
+  const std::string where = "record " + std::to_string(index + 1);
+  NoteUnknownChildren(n, {"row", "identifiers", "auth_results"});
+
+  pugi::xml_node row = Child(n, "row");
+  if (!row) Reject("missing_row", where + " has no row");
+  pugi::xml_node ip = Child(row, "source_ip");
+  if (!ip) Reject("missing_source_ip", where + " has no source_ip");
+  const std::string ip_text = Text(ip, "source_ip");
+  auto parsed_ip = model::IpAddress::Parse(ip_text);
+  if (!parsed_ip) {
+    Reject("bad_source_ip", where + ": source_ip \"" + Printable(ip_text, 60) +
+                                "\" is not an IP address");
+  }
+  out.source_ip = *parsed_ip;
+  pugi::xml_node count = Child(row, "count");
+  if (!count) Reject("missing_count", where + " has no count");
+  // Stored as a signed 64-bit integer; no reporter counts past that.
+  out.count = Number(count, "count",
+                     static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()));
+
+  if (pugi::xml_node pe = Child(row, "policy_evaluated")) {
+    if (pugi::xml_node d = Child(pe, "disposition")) {
+      out.policy_evaluated.disposition = Word<model::AppliedDisposition>(
+          d, "disposition",
+          {{"none", model::AppliedDisposition::kNone},
+           {"pass", model::AppliedDisposition::kPass},
+           {"quarantine", model::AppliedDisposition::kQuarantine},
+           {"reject", model::AppliedDisposition::kReject}},
+          model::AppliedDisposition::kUnknown);
+    }
+    auto verdict = [&](std::string_view tag) {
+      pugi::xml_node v = Child(pe, tag);
+      if (!v) return DmarcResult::kUnknown;
+      return Word<DmarcResult>(v, tag, {{"pass", DmarcResult::kPass}, {"fail", DmarcResult::kFail}},
+                               DmarcResult::kUnknown);
+    };
+    out.policy_evaluated.dkim = verdict("dkim");
+    out.policy_evaluated.spf = verdict("spf");
+    ForEach(pe, "reason", [&](pugi::xml_node r) {
+      model::PolicyOverrideReason reason;
+      reason.comment = OptionalText(r, "comment");
+      pugi::xml_node t = OptionalWord(r, "type");
+      if (!t && !reason.comment) return;  // <reason><type></type></reason> says nothing
+      if (t) {
+        reason.type = Word<model::PolicyOverride>(
+            t, "reason_type",
+            {{"forwarded", model::PolicyOverride::kForwarded},
+             {"sampled_out", model::PolicyOverride::kSampledOut},
+             {"trusted_forwarder", model::PolicyOverride::kTrustedForwarder},
+             {"mailing_list", model::PolicyOverride::kMailingList},
+             {"local_policy", model::PolicyOverride::kLocalPolicy},
+             {"policy_test_mode", model::PolicyOverride::kPolicyTestMode},
+             {"other", model::PolicyOverride::kOther}},
+            model::PolicyOverride::kUnknown);
+      }
+      out.policy_evaluated.reasons.push_back(std::move(reason));
+    });
+  } else {
+    warnings_.Add("missing_policy_evaluated", where + " has no policy_evaluated");
+  }
+
+  if (pugi::xml_node ids = Child(n, "identifiers")) {
+    if (pugi::xml_node hf = Child(ids, "header_from")) {
+      out.identifiers.header_from = Domain(hf, "header_from");
+    }
+    if (pugi::xml_node ef = Child(ids, "envelope_from")) {
+      out.identifiers.envelope_from = Domain(ef, "envelope_from");
+    }
+    if (pugi::xml_node et = Child(ids, "envelope_to")) {
+      out.identifiers.envelope_to = Domain(et, "envelope_to");
+    }
+  }
+  if (out.identifiers.header_from.empty()) {
+    warnings_.Add("missing_header_from", where + " has no header_from");
+  }
+
+  pugi::xml_node auth = Child(n, "auth_results");
+  if (!auth) {
+    warnings_.Add("missing_auth_results", where + " has no auth_results");
+    return;
+  }
+  ForEach(auth, "dkim", [&](pugi::xml_node d) {
+    model::DkimAuthResult r;
+    if (pugi::xml_node dom = Child(d, "domain")) r.domain = Domain(dom, "dkim domain");
+    if (r.domain.empty()) warnings_.Add("empty_dkim_domain", where + ": a dkim result has no domain");
+    r.selector = OptionalText(d, "selector");
+    if (pugi::xml_node res = Child(d, "result")) {
+      r.result = Word<DkimResult>(res, "dkim_result",
+                                  {{"none", DkimResult::kNone},
+                                   {"pass", DkimResult::kPass},
+                                   {"fail", DkimResult::kFail},
+                                   {"policy", DkimResult::kPolicy},
+                                   {"neutral", DkimResult::kNeutral},
+                                   {"temperror", DkimResult::kTempError},
+                                   {"permerror", DkimResult::kPermError}},
+                                  DkimResult::kUnknown);
+    }
+    r.human_result = OptionalText(d, "human_result");
+    out.auth_results.dkim.push_back(std::move(r));
+  });
+  ForEach(auth, "spf", [&](pugi::xml_node s) {
+    model::SpfAuthResult r;
+    if (pugi::xml_node dom = Child(s, "domain")) r.domain = Domain(dom, "spf domain");
+    if (pugi::xml_node scope = Child(s, "scope")) {
+      r.scope = Word<model::SpfScope>(
+          scope, "spf_scope", {{"mfrom", model::SpfScope::kMfrom}, {"helo", model::SpfScope::kHelo}},
+          model::SpfScope::kUnknown);
+    }
+    if (pugi::xml_node res = Child(s, "result")) {
+      const std::string word = model::AsciiLower(TrimAscii(res.child_value()));
+      if (word == "hardfail") {
+        // RFC 7208 has no "hardfail"; reporters mean "fail".
+        warnings_.Add("spf_result_alias", where + ": spf result \"hardfail\" read as fail");
+        r.result = SpfResult::kFail;
+      } else {
+        r.result = Word<SpfResult>(res, "spf_result",
+                                   {{"none", SpfResult::kNone},
+                                    {"neutral", SpfResult::kNeutral},
+                                    {"pass", SpfResult::kPass},
+                                    {"fail", SpfResult::kFail},
+                                    {"softfail", SpfResult::kSoftFail},
+                                    {"temperror", SpfResult::kTempError},
+                                    {"permerror", SpfResult::kPermError}},
+                                   SpfResult::kUnknown);
+      }
+    }
+    r.human_result = OptionalText(s, "human_result");
+    out.auth_results.spf.push_back(std::move(r));
+  });
+  if (out.auth_results.spf.empty()) {
+    warnings_.Add("missing_spf_result", where + " has no spf auth result");
+  }
+}
+
+model::Report Walker::Walk(pugi::xml_node feedback) {
+  model::Report report;
+  if (auto ns = feedback.attribute(prefix_.empty() ? "xmlns" : ("xmlns:" + prefix_).c_str())) {
+    report.xml_namespace = ns.value();
+  }
+  NoteUnknownChildren(feedback, {"version", "report_metadata", "policy_published", "record",
+                                 "extension", "extensions"});
+  report.version = OptionalText(feedback, "version");
+
+  pugi::xml_node meta = Child(feedback, "report_metadata");
+  if (!meta) Reject("missing_report_metadata", "the report has no report_metadata");
+  Metadata(meta, report.report_metadata);
+
+  pugi::xml_node policy = Child(feedback, "policy_published");
+  if (!policy) Reject("missing_policy_published", "the report has no policy_published");
+  Policy(policy, report.policy_published);
+
+  std::size_t count = 0;
+  ForEach(feedback, "record", [&](pugi::xml_node) { ++count; });
+  if (count == 0) Reject("no_records", "the report has no record");
+  if (count > limits_.max_records) {
+    RejectLimit("max_records", "the report has " + std::to_string(count) +
+                                   " records, over max_records (" +
+                                   std::to_string(limits_.max_records) + ")");
+  }
+  report.records.resize(count);
+  std::size_t i = 0;
+  ForEach(feedback, "record", [&](pugi::xml_node r) {
+    ParseRecord(r, i, report.records[i]);
+    ++i;
+  });
+  return report;
+}
+
+// ---- Content digest -------------------------------------------------------
+
+// Appends fields with a length prefix, so no two different field lists
+// serialise the same way.
+class Canon {
+ public:
+  void AddStr(std::string_view s) {
+    out_ += std::to_string(s.size());
+    out_ += ':';
+    out_ += s;
+  }
+  void AddOpt(const std::optional<std::string>& s) {
+    if (s) {
+      out_ += '+';
+      AddStr(*s);
+    } else {
+      out_ += '-';
+    }
+  }
+  void AddInt(std::int64_t v) { AddStr(std::to_string(v)); }
+  void Flush(Poco::SHA2Engine& engine) {
+    engine.update(out_.data(), static_cast<unsigned>(out_.size()));
+    out_.clear();
+  }
+  std::size_t size() const { return out_.size(); }
+
+ private:
+  std::string out_;
+};
+
+}  // namespace
+
+Result<model::Report> ParseAggregateReport(std::string_view xml, const ParseLimits& limits) {
+  Warnings warnings;
+  try {
+    std::string buffer = PrepareDocument(xml, warnings);
+    pugi::xml_document doc;
+    pugi::xml_node feedback = LoadFeedback(doc, buffer, warnings);
+    Walker walker(limits, warnings, Prefix(feedback.name()));
+    model::Report report = walker.Walk(feedback);
+    report.warnings = warnings.Take();
+    return report;
+  } catch (const ParseError& e) {
+    return e.status;
+  } catch (const std::bad_alloc&) {
+    return Status::LimitExceeded("out_of_memory", "not enough memory to parse the report");
+  }
+}
+
+std::string ContentDigest(const model::Report& r) {
+  Poco::SHA2Engine engine(Poco::SHA2Engine::SHA_256);
+  Canon c;
+  const auto& m = r.report_metadata;
+  c.AddStr(m.org_name);
+  c.AddStr(m.email);
+  c.AddOpt(m.extra_contact_info);
+  c.AddStr(m.report_id);
+  c.AddInt(m.date_range.begin);
+  c.AddInt(m.date_range.end);
+  c.AddInt(static_cast<std::int64_t>(m.errors.size()));
+  for (const auto& e : m.errors) c.AddStr(e);
+  c.AddOpt(m.generator);
+  const auto& p = r.policy_published;
+  auto opt_enum = [&](auto v) {
+    c.AddOpt(v ? std::optional<std::string>(model::ToString(*v)) : std::nullopt);
+  };
+  c.AddStr(p.domain);
+  opt_enum(p.adkim);
+  opt_enum(p.aspf);
+  c.AddStr(model::ToString(p.p));
+  opt_enum(p.sp);
+  opt_enum(p.np);
+  c.AddOpt(p.pct ? std::optional<std::string>(std::to_string(*p.pct)) : std::nullopt);
+  c.AddOpt(p.fo);
+  opt_enum(p.testing);
+  opt_enum(p.discovery_method);
+  for (const model::Record& rec : r.records) {
+    c.AddStr(rec.source_ip.ToString());
+    c.AddInt(static_cast<std::int64_t>(rec.count));
+    const auto& pe = rec.policy_evaluated;
+    c.AddStr(model::ToString(pe.disposition));
+    c.AddStr(model::ToString(pe.dkim));
+    c.AddStr(model::ToString(pe.spf));
+    c.AddInt(static_cast<std::int64_t>(pe.reasons.size()));
+    for (const auto& reason : pe.reasons) {
+      c.AddStr(model::ToString(reason.type));
+      c.AddOpt(reason.comment);
+    }
+    c.AddStr(rec.identifiers.header_from);
+    c.AddOpt(rec.identifiers.envelope_from);
+    c.AddOpt(rec.identifiers.envelope_to);
+    c.AddInt(static_cast<std::int64_t>(rec.auth_results.dkim.size()));
+    for (const auto& d : rec.auth_results.dkim) {
+      c.AddStr(d.domain);
+      c.AddOpt(d.selector);
+      c.AddStr(model::ToString(d.result));
+      c.AddOpt(d.human_result);
+    }
+    c.AddInt(static_cast<std::int64_t>(rec.auth_results.spf.size()));
+    for (const auto& s : rec.auth_results.spf) {
+      c.AddStr(s.domain);
+      c.AddStr(model::ToString(s.scope));
+      c.AddStr(model::ToString(s.result));
+      c.AddOpt(s.human_result);
+    }
+    if (c.size() > 64 * 1024) c.Flush(engine);
+  }
+  c.Flush(engine);
+  return Poco::DigestEngine::digestToHex(engine.digest());
+}
+
+}  // namespace dmarcwatch::ingest
