@@ -13,6 +13,21 @@
 // Every limit in UnpackLimits applies; a payload over a limit is reported as
 // a failure naming the limit, and the other payloads of the same input are
 // still returned. Nothing here throws. Thread-compatible: no shared state.
+//
+// Outside emails every XML leaf is a report candidate: the parser decides.
+// Inside an email a leaf part is tried when its decoded bytes are gzip, zip,
+// zlib or JSON, or XML/text that starts with "<?xml" or has "<feedback" in
+// its first 4 KiB; other parts (an HTML or plain-text body) are Skipped
+// "not_a_report". Failure reports (RFC 6591: a message/feedback-report part,
+// a multipart/report with report-type=feedback-report, or a multipart/report
+// without report-type in which nothing importable was found) are Skipped
+// "failure_report" whole, with the chain word "arf" ("eml>arf").
+//
+// Failure reasons: "empty_input", "empty_payload", "unrecognised_payload",
+// "corrupt_gzip", "corrupt_zlib", "corrupt_zip", "nested_zip",
+// "zip_encrypted", "empty_zip" (nothing but directories or metadata),
+// "no_report_in_message" (kInvalidInput), and the limit names of
+// UnpackLimits (kLimitExceeded).
 
 #include <cstdint>
 #include <optional>
@@ -42,7 +57,13 @@ const char* ChainWord(PayloadKind kind);
 // reached.
 struct Payload {
   std::string chain;  // e.g. "eml>zip>xml"
-  std::string name;   // innermost name: zip entry, attachment filename, or the input name
+  // Innermost name: zip entry, attachment filename (RFC 2231 / RFC 2047
+  // decoded), or the input name; a gzip or zlib layer drops its ".gz" /
+  // ".zlib" suffix ("r.xml.gz" holds "r.xml"). A zip entry with an empty name
+  // is called "<archive name without .zip>#<entry number>". Names from the
+  // data are masked like log values (model::Printable) and capped at 255
+  // bytes.
+  std::string name;
   std::string bytes;  // the XML, as found (encoding untouched)
   // What unpacking tolerated on the way ("gzip_trailing_junk",
   // "mime_header_continuation"); the pipeline adds these to the report's
@@ -69,7 +90,8 @@ struct Unpacked {
   std::vector<Payload> reports;
   std::vector<PayloadFailure> failures;
   std::vector<Skipped> skipped;
-  // From the outermost email, when the input is one.
+  // From the outermost email, when the input is one: unfolded and trimmed;
+  // the subject with RFC 2047 encoded words decoded.
   std::optional<std::string> message_id;
   std::optional<std::string> subject;
 };
