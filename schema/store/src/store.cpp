@@ -1,1 +1,763 @@
-// Implemented in a following commit.
+#include "dmarcwatch/store/store.h"
+
+#include <Poco/Data/DataException.h>
+#include <Poco/Data/PostgreSQL/Connector.h>
+#include <Poco/Data/PostgreSQL/PostgreSQLException.h>
+#include <Poco/Data/SQLite/Connector.h>
+#include <Poco/Data/SQLite/SQLiteException.h>
+#include <Poco/Data/Session.h>
+#include <Poco/Data/Statement.h>
+#include <Poco/Exception.h>
+#include <Poco/JSON/JSONException.h>
+#include <Poco/Logger.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <filesystem>
+#include <limits>
+#include <mutex>
+#include <optional>
+#include <system_error>
+#include <utility>
+
+#include "compression.h"
+#include "dialect.h"
+#include "dmarcwatch/model/text.h"
+#include "migrations.h"
+#include "rows.h"
+
+namespace dmarcwatch::store {
+
+using Poco::Data::Keywords::bind;
+using Poco::Data::Keywords::into;
+using Poco::Data::Keywords::now;
+using Poco::Data::Keywords::use;
+
+const char* ToString(SaveKind kind) {
+  switch (kind) {
+    case SaveKind::kNew: return "new";
+    case SaveKind::kDuplicate: return "duplicate";
+    case SaveKind::kConflict: return "conflict";
+  }
+  return "unknown";
+}
+
+namespace {
+
+constexpr const char* kLoggerName = "dmarc.store";
+constexpr const char* kMemoryDatabase = ":memory:";
+constexpr std::size_t kKeptRecordRows = 4096;
+// Opening a local file takes milliseconds. Poco waits this long before it
+// reports a failed open (see PrepareDatabaseFile), so keep it short.
+constexpr std::size_t kSqliteOpenTimeoutS = 5;
+
+// A value from outside (a path, a driver message) made safe for one quoted
+// log field.
+std::string LogValue(std::string_view s) {
+  std::string out = model::Printable(s);
+  for (char& c : out) {
+    if (c == '"') c = '\'';
+  }
+  return out;
+}
+
+void RegisterConnector(Backend backend) {
+  static std::once_flag sqlite_once;
+  static std::once_flag postgres_once;
+  if (backend == Backend::kSqlite) {
+    std::call_once(sqlite_once, [] { Poco::Data::SQLite::Connector::registerConnector(); });
+  } else {
+    std::call_once(postgres_once, [] { Poco::Data::PostgreSQL::Connector::registerConnector(); });
+  }
+}
+
+template <typename T>
+bool Is(const Poco::Exception& e) {
+  return dynamic_cast<const T*>(&e) != nullptr;
+}
+
+// The single mapping from Poco exceptions to our codes (STYLE.md, Errors).
+Status MapException(const Poco::Exception& e, Backend backend) {
+  namespace sqlite = Poco::Data::SQLite;
+  namespace pg = Poco::Data::PostgreSQL;
+  const std::string detail = model::Printable(e.displayText());
+  if (Is<sqlite::DBLockedException>(e) || Is<sqlite::TableLockedException>(e)) {
+    return Status::Unavailable("database_locked",
+                               "the database is locked by another writer: " + detail);
+  }
+  const bool connect_failed = Is<Poco::Data::ConnectionFailedException>(e) ||
+                              Is<Poco::Data::NotConnectedException>(e) ||
+                              Is<pg::ConnectionException>(e);
+  if (connect_failed && backend == Backend::kSqlite) {
+    // For a file, "cannot connect" means it cannot be opened or created.
+    return Status::IoError("cannot open the database file: " + detail);
+  }
+  if (connect_failed) {
+    return Status::Unavailable("database_unreachable", "cannot reach the database: " + detail);
+  }
+  if (Is<sqlite::ConstraintViolationException>(e)) {
+    return Status(StatusCode::kFailedPrecondition, "constraint_violation",
+                  "the database refused the row: " + detail);
+  }
+  if (Is<Poco::DataFormatException>(e) || Is<Poco::JSON::JSONException>(e)) {
+    return Status(StatusCode::kInternal, "corrupt_row",
+                  "a stored row does not hold what this store writes: " + detail);
+  }
+  if (Is<sqlite::CantOpenDBFileException>(e)) {
+    return Status::IoError("cannot open the database file: " + detail);
+  }
+  if (Is<sqlite::ReadOnlyException>(e) || Is<sqlite::DBAccessDeniedException>(e)) {
+    return Status::IoError("the database is not writable: " + detail);
+  }
+  if (Is<sqlite::DatabaseFullException>(e)) {
+    return Status::IoError("the database or its disk is full: " + detail);
+  }
+  return Status::IoError("database error: " + detail);
+}
+
+// Runs one public operation: its single catch site. A Poco exception
+// becomes a Status and is logged once; on_exception then cleans up after
+// the failure.
+template <typename Fn, typename OnException>
+auto Guard(Poco::Logger& log, Backend backend, const char* op, Fn&& fn, OnException&& on_exception)
+    -> decltype(fn()) {
+  Status failure;
+  try {
+    return fn();
+  } catch (const Poco::Exception& e) {
+    failure = MapException(e, backend);
+  } catch (const std::exception& e) {
+    failure = Status::Internal(model::Printable(e.what()));
+  }
+  on_exception();
+  log.error(std::string("event=store_failed op=") + op +
+            " code=" + std::string(StatusCodeName(failure.code())) + " reason=" + failure.reason() +
+            " detail=\"" + LogValue(failure.message()) + "\"");
+  return failure;
+}
+
+template <typename Fn>
+auto Guard(Poco::Logger& log, Backend backend, const char* op, Fn&& fn) -> decltype(fn()) {
+  return Guard(log, backend, op, std::forward<Fn>(fn), [] {});
+}
+
+// Makes sure SQLite will be able to open `path` read-write, and says why
+// not otherwise. Poco 1.11 reports a failed SQLite open only after its
+// login timeout (60 s by default) has run out, so the usual reasons are
+// found here first: a missing directory (created), a directory in the
+// file's place, a file or directory we may not write.
+//
+// An existing file is only stat()ed and access()ed, never opened: closing
+// a descriptor drops every POSIX lock this process holds on the file,
+// including those of another open Store's SQLite connection.
+Status PrepareDatabaseFile(const std::string& path) {
+  namespace fs = std::filesystem;
+  const fs::path parent = fs::path(path).parent_path();
+  std::error_code ec;
+  if (!parent.empty() && !fs::is_directory(parent, ec)) {
+    fs::create_directories(parent, ec);
+    if (ec) {
+      return Status::IoError("cannot create directory " + model::Printable(parent.string()) +
+                             " for the database: " + ec.message());
+    }
+  }
+  const fs::file_status status = fs::status(path, ec);
+  if (fs::exists(status)) {
+    if (fs::is_directory(status)) {
+      return Status::IoError("the database path " + model::Printable(path) + " is a directory");
+    }
+    if (::access(path.c_str(), R_OK | W_OK) != 0) {
+      return Status::IoError("cannot write the database " + model::Printable(path) + ": " +
+                             std::generic_category().message(errno));
+    }
+    return Status::Ok();
+  }
+  // A new, empty file is what SQLite creates itself; 0644 is its default.
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    if (errno == EEXIST) return Status::Ok();  // another process was first
+    return Status::IoError("cannot create the database " + model::Printable(path) + ": " +
+                           std::generic_category().message(errno));
+  }
+  ::close(fd);
+  return Status::Ok();
+}
+
+std::int64_t SystemNow() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+struct Store::Impl {
+  // The statements every save re-executes. Built once per Store (and again
+  // after a failure, see Run). Each holds references to the bound
+  // variables below, so an Impl never moves.
+  //
+  // Poco 1.11's SQLite connector prepares a Statement's SQL again on every
+  // execute() (a finished statement is reset, which finalizes the
+  // sqlite3_stmt, and compiled anew), so "prepared once" saves building the
+  // Statement, not sqlite3_prepare. Records are therefore bound as a
+  // vector: one execute() prepares once and binds and steps once per row.
+  struct Statements {
+    explicit Statements(Poco::Data::Session& session)
+        : find_input(session),
+          insert_input(session),
+          find_report_key(session),
+          insert_report(session),
+          last_insert_id(session),
+          upsert_reject(session) {}
+    Poco::Data::Statement find_input;
+    Poco::Data::Statement insert_input;
+    Poco::Data::Statement find_report_key;
+    Poco::Data::Statement insert_report;
+    Poco::Data::Statement last_insert_id;
+    // Built at the first report with records: Poco refuses to bind an
+    // empty vector.
+    std::optional<Poco::Data::Statement> insert_records;
+    Poco::Data::Statement upsert_reject;
+  };
+
+  Impl(const StoreOptions& opts, Dialect d, const Poco::Data::Session& s)
+      : options(opts), dialect(std::move(d)), session(s), log(Poco::Logger::get(kLoggerName)) {}
+
+  Statements& Prepared() {
+    if (!statements) Build();
+    return *statements;
+  }
+
+  void Build();
+  Status Configure();
+  Result<int> Migrate();  // the number of migrations applied
+  std::optional<std::int64_t> InsertReport();
+  void InsertRecords(std::int64_t report_row_id, const model::Report& report);
+
+  // Runs one public operation (see Guard). After an exception the prebuilt
+  // statements are dropped and rebuilt on next use, because a Statement
+  // that threw mid-execute stays "still executing" and refuses every later
+  // execute().
+  template <typename Fn>
+  auto Run(const char* op, Fn&& fn) -> decltype(fn()) {
+    return Guard(log, dialect.backend, op, std::forward<Fn>(fn), [this] { statements.reset(); });
+  }
+
+  // Executes `sql` (with `?` placeholders) once.
+  void Exec(std::string_view sql) { session << dialect.Sql(sql), now; }
+
+  // A write transaction: begun at construction, rolled back at destruction
+  // unless committed. On SQLite this is BEGIN IMMEDIATE, so the wait for
+  // another writer happens here, before anything is read or written.
+  class WriteTransaction {
+   public:
+    explicit WriteTransaction(Impl& impl) : impl_(impl) { impl_.Exec(impl_.dialect.begin_write); }
+    ~WriteTransaction() {
+      if (open_) Rollback();
+    }
+    WriteTransaction(const WriteTransaction&) = delete;
+    WriteTransaction& operator=(const WriteTransaction&) = delete;
+
+    void Commit() {
+      impl_.Exec("COMMIT");
+      open_ = false;
+    }
+    // Never throws: SQLite may already have rolled back by itself after an
+    // I/O error, and then ROLLBACK fails with "no transaction is active".
+    void Rollback() noexcept {
+      open_ = false;
+      try {
+        impl_.Exec("ROLLBACK");
+      } catch (const Poco::Exception& e) {
+        impl_.log.debug("event=rollback_skipped detail=\"" + LogValue(e.displayText()) + "\"");
+      } catch (...) {
+        impl_.log.error("event=rollback_failed");
+      }
+    }
+
+   private:
+    Impl& impl_;
+    bool open_ = true;
+  };
+
+  StoreOptions options;
+  Dialect dialect;
+  Poco::Data::Session session;
+  Poco::Logger& log;
+
+  // Variables the statements are bound to.
+  std::string input_sha256;
+  std::int64_t found_input_id = 0;
+  InputRowData input_row;
+  std::string key_org_name;
+  std::string key_report_id;
+  std::string key_domain;
+  std::int64_t key_begin = 0;
+  std::int64_t key_end = 0;
+  std::vector<std::int64_t> found_report_ids;
+  std::vector<std::string> found_report_digests;
+  ReportRowData report_row;
+  std::int64_t new_report_id = 0;
+  std::vector<RecordRowData> record_rows;
+  RejectRowData reject_row;
+
+  std::unique_ptr<Statements> statements;
+};
+
+void Store::Impl::Build() {
+  auto s = std::make_unique<Statements>(session);
+  s->find_input << dialect.Sql("SELECT id FROM inputs WHERE sha256 = ?"), use(input_sha256),
+      into(found_input_id);
+  s->insert_input << dialect.Sql("INSERT INTO inputs (" + ColumnList<InputRowData>() +
+                                 ") VALUES (" + PlaceholderList<InputRowData>() + ")" +
+                                 dialect.OnConflictDoNothing()),
+      use(input_row);
+  s->find_report_key << dialect.Sql(
+      "SELECT id, content_sha256 FROM reports WHERE org_name = ? AND "
+      "report_id = ? AND domain = ? AND begin_at = ? AND end_at = ? "
+      "ORDER BY id"),
+      use(key_org_name), use(key_report_id), use(key_domain), use(key_begin), use(key_end),
+      into(found_report_ids), into(found_report_digests);
+  // DO NOTHING: a copy another process committed since our lookup is not an
+  // error but a duplicate (only possible where the lookup takes no lock,
+  // i.e. PostgreSQL; SQLite's BEGIN IMMEDIATE excludes it).
+  s->insert_report << dialect.Sql("INSERT INTO reports (" + ColumnList<ReportRowData>() +
+                                  ") VALUES (" + PlaceholderList<ReportRowData>() + ")" +
+                                  dialect.OnConflictDoNothing() + dialect.ReturningId()),
+      use(report_row);
+  if (dialect.insert_returning) {
+    s->insert_report.addExtract(into(new_report_id));
+  } else {
+    s->last_insert_id << dialect.Sql(dialect.last_insert_id_query), into(new_report_id);
+  }
+  s->upsert_reject << dialect.Sql(
+      "INSERT INTO rejects (" + ColumnList<RejectRowData>() + ") VALUES (" +
+      PlaceholderList<RejectRowData>() + ")" +
+      dialect.OnConflictUpdate("(COALESCE(input_id, 0)), payload_chain, payload_name, reason",
+                               "code = excluded.code, message = excluded.message, "
+                               "last_seen = excluded.last_seen, "
+                               "seen_count = rejects.seen_count + 1")),
+      use(reject_row);
+  statements = std::move(s);
+}
+
+Status Store::Impl::Configure() {
+  if (dialect.backend != Backend::kSqlite) return Status::Ok();
+  // busy_timeout first, so that switching to WAL also waits for a writer.
+  Exec("PRAGMA busy_timeout = " + std::to_string(options.busy_timeout_ms));
+  std::string mode;
+  session << "PRAGMA journal_mode = WAL", into(mode), now;
+  if (options.database != kMemoryDatabase && model::AsciiLower(mode) != "wal") {
+    return Status::IoError("cannot put the database in WAL mode (journal_mode is " +
+                           model::Printable(mode) + ")");
+  }
+  // NORMAL is durable in WAL mode except for the last commits before a
+  // power loss; the database itself cannot be corrupted by it.
+  Exec("PRAGMA synchronous = NORMAL");
+  Exec("PRAGMA foreign_keys = ON");
+  return Status::Ok();
+}
+
+Result<int> Store::Impl::Migrate() {
+  Exec(
+      "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, "
+      "name TEXT NOT NULL, applied_at BIGINT NOT NULL)");
+  const std::vector<Migration> known = EmbeddedMigrations();
+  const int known_max = known.empty() ? 0 : known.back().version;
+
+  std::vector<std::int64_t> applied;
+  session << "SELECT version FROM schema_migrations ORDER BY version", into(applied), now;
+  if (!applied.empty() && applied.back() > known_max) {
+    return Status(StatusCode::kFailedPrecondition, "schema_too_new",
+                  "database schema version " + std::to_string(applied.back()) +
+                      " is newer than this dmarcwatch (" + std::to_string(known_max) + ")");
+  }
+
+  int count = 0;
+  for (const Migration& m : known) {
+    if (std::binary_search(applied.begin(), applied.end(), std::int64_t{m.version})) continue;
+    WriteTransaction tx(*this);
+    // Another process may have applied it while we waited for the lock.
+    std::int64_t already = 0;
+    std::int64_t version = m.version;
+    session << dialect.Sql("SELECT COUNT(*) FROM schema_migrations WHERE version = ?"),
+        into(already), use(version), now;
+    if (already != 0) continue;
+    for (const std::string& statement : SplitStatements(dialect.ExpandMigration(m.sql))) {
+      session << statement, now;
+    }
+    std::string name = m.name;
+    std::int64_t applied_at = SystemNow();
+    session << dialect.Sql(
+        "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)"),
+        use(version), use(name), use(applied_at), now;
+    tx.Commit();
+    ++count;
+    log.information("event=migration_applied version=" + std::to_string(m.version) +
+                    " name=" + m.name);
+  }
+  return count;
+}
+
+std::optional<std::int64_t> Store::Impl::InsertReport() {
+  Statements& s = Prepared();
+  new_report_id = 0;
+  // execute() returns the rows extracted or, failing those, the rows
+  // changed: 0 when ON CONFLICT skipped the insert.
+  if (s.insert_report.execute() == 0) return std::nullopt;
+  if (!dialect.insert_returning) s.last_insert_id.execute();
+  return new_report_id;
+}
+
+void Store::Impl::InsertRecords(std::int64_t report_row_id, const model::Report& report) {
+  if (report.records.empty()) return;  // a vector binding must not be empty
+  FillRecordRows(report_row_id, report, record_rows);
+  Statements& s = Prepared();
+  if (!s.insert_records) {
+    s.insert_records.emplace(session);
+    *s.insert_records << dialect.Sql("INSERT INTO records (" + ColumnList<RecordRowData>() +
+                                     ") VALUES (" + PlaceholderList<RecordRowData>() + ")"),
+        use(record_rows);
+  }
+  s.insert_records->execute();
+  // The rows keep their buffers for the next report, but not without bound:
+  // one report of 200,000 records would otherwise pin tens of megabytes.
+  if (record_rows.capacity() > kKeptRecordRows) std::vector<RecordRowData>().swap(record_rows);
+}
+
+Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Store::~Store() = default;
+
+Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
+  Poco::Logger& log = Poco::Logger::get(kLoggerName);
+  if (options.database.empty()) {
+    return Status::InvalidInput("invalid_option", "storage database must not be empty");
+  }
+  if (options.busy_timeout_ms < 0) {
+    return Status::InvalidInput("invalid_option", "busy_timeout_ms must not be negative");
+  }
+  if (options.compression_level < 1 || options.compression_level > 9) {
+    return Status::InvalidInput("invalid_option", "compression_level must be 1 to 9");
+  }
+
+  Dialect dialect = Dialect::ForDatabase(options.database);
+  const Backend backend = dialect.backend;
+  const bool is_sqlite = backend == Backend::kSqlite;
+  if (is_sqlite && options.database != kMemoryDatabase) {
+    const Status ready = PrepareDatabaseFile(options.database);
+    if (!ready.ok()) {
+      log.error("event=store_failed op=open code=io_error reason=" + ready.reason() + " detail=\"" +
+                LogValue(ready.message()) + "\"");
+      return ready;
+    }
+  }
+
+  // Poco's SQLite connector takes the path; its PostgreSQL connector takes
+  // key=value pairs, not the URI the configuration holds.
+  std::string connection = options.database;
+  if (!is_sqlite) {
+    std::optional<std::string> pairs = PostgresConnectionString(options.database);
+    if (!pairs) {
+      return Status::InvalidInput("invalid_option",
+                                  "storage database is not a postgresql:// URI this store can "
+                                  "use (malformed, or a value holds whitespace)");
+    }
+    connection = std::move(*pairs);
+  }
+
+  return Guard(log, backend, "open", [&]() -> Result<std::unique_ptr<Store>> {
+    RegisterConnector(backend);
+    const Poco::Data::Session session =
+        is_sqlite ? Poco::Data::Session(dialect.connector, connection, kSqliteOpenTimeoutS)
+                  : Poco::Data::Session(dialect.connector, connection);
+    auto impl = std::make_unique<Impl>(options, std::move(dialect), session);
+    DMARC_RETURN_IF_ERROR(impl->Configure());
+    Result<int> applied = impl->Migrate();
+    if (!applied.ok()) return applied.status();
+    impl->Build();
+    // A PostgreSQL URI may carry a password, so only a file path is logged.
+    log.information(
+        std::string("event=store_opened backend=") +
+        (is_sqlite ? "sqlite database=\"" + LogValue(options.database) + "\"" : "postgresql") +
+        " migrations_applied=" + std::to_string(*applied));
+    return std::unique_ptr<Store>(new Store(std::move(impl)));
+  });
+}
+
+Result<std::int64_t> Store::PutInput(const InputRecord& input) {
+  Impl& i = *impl_;
+  return i.Run("put_input", [&]() -> Result<std::int64_t> {
+    Impl::Statements& s = i.Prepared();
+    i.input_sha256 = input.sha256;
+    if (s.find_input.execute() > 0) return i.found_input_id;
+
+    InputRowData& row = i.input_row;
+    row.sha256 = input.sha256;
+    row.channel = input.channel;
+    row.origin = input.origin;
+    row.name = input.name;
+    row.message_id = input.message_id ? NullableText(*input.message_id) : NullableText();
+    row.received_at = input.received_at;
+    row.size = StoredCount(input.size);
+    if (input.omitted) {
+      row.compression = "omitted";
+      row.raw.clear();
+    } else {
+      std::optional<std::string> packed = Compress(input.raw, i.options.compression_level);
+      if (!packed) return Status::Internal("zlib could not compress the input");
+      row.compression = "zlib";
+      row.raw =
+          Poco::Data::BLOB(reinterpret_cast<const unsigned char*>(packed->data()), packed->size());
+    }
+    // DO NOTHING, then look again: another writer may have stored the same
+    // bytes between the two statements, and then its row is ours too.
+    s.insert_input.execute();
+    row.raw.clear();  // the compressed bytes are not kept between calls
+    if (s.find_input.execute() > 0) return i.found_input_id;
+    return Status::Internal("input " + model::Printable(input.sha256) +
+                            " was neither inserted nor found");
+  });
+}
+
+Result<SaveResult> Store::SaveReport(std::int64_t input_id, const model::Report& report,
+                                     const std::string& content_digest, model::UnixTime now_time) {
+  Impl& i = *impl_;
+  return i.Run("save_report", [&]() -> Result<SaveResult> {
+    if (const char* field = FindNulField(report)) {
+      return Status::InvalidInput("nul_in_text", std::string("the report's ") + field +
+                                                     " holds a NUL byte, which cannot be stored");
+    }
+    Impl::Statements& s = i.Prepared();
+    const model::ReportMetadata& m = report.report_metadata;
+    i.key_org_name = m.org_name;
+    i.key_report_id = m.report_id;
+    i.key_domain = model::AsciiLower(report.policy_published.domain);
+    i.key_begin = m.date_range.begin;
+    i.key_end = m.date_range.end;
+
+    // Looks the key up; the same content is a duplicate, other content a
+    // conflict with the first copy.
+    auto lookup = [&]() -> std::optional<SaveResult> {
+      i.found_report_ids.clear();  // Poco appends to extraction vectors
+      i.found_report_digests.clear();
+      s.find_report_key.execute();
+      for (std::size_t k = 0; k < i.found_report_ids.size(); ++k) {
+        if (i.found_report_digests[k] == content_digest) {
+          return SaveResult{SaveKind::kDuplicate, i.found_report_ids[k], std::nullopt};
+        }
+      }
+      return std::nullopt;
+    };
+
+    Impl::WriteTransaction tx(i);
+    if (std::optional<SaveResult> duplicate = lookup()) return *duplicate;  // tx rolls back
+    std::optional<std::int64_t> first_copy;
+    if (!i.found_report_ids.empty()) first_copy = i.found_report_ids.front();
+
+    i.report_row = ToReportRow(input_id, report, content_digest, first_copy, now_time);
+    const std::optional<std::int64_t> id = i.InsertReport();
+    if (!id) {
+      // Another writer committed this very content after our lookup.
+      tx.Rollback();
+      if (std::optional<SaveResult> duplicate = lookup()) return *duplicate;
+      return Status::Unavailable("concurrent_write",
+                                 "the report was being written by another process; retry");
+    }
+    i.InsertRecords(*id, report);
+    tx.Commit();
+    return SaveResult{first_copy ? SaveKind::kConflict : SaveKind::kNew, *id, first_copy};
+  });
+}
+
+Status Store::SaveReject(std::optional<std::int64_t> input_id, const RejectRecord& reject,
+                         model::UnixTime now_time) {
+  Impl& i = *impl_;
+  return i.Run("save_reject", [&]() -> Status {
+    Impl::Statements& s = i.Prepared();
+    RejectRowData& row = i.reject_row;
+    row.input_id = input_id ? NullableInt(*input_id) : NullableInt();
+    row.payload_chain = reject.payload_chain;
+    row.payload_name = reject.payload_name;
+    row.code = reject.code;
+    row.reason = reject.reason;
+    row.message = reject.message;
+    row.first_seen = now_time;
+    row.last_seen = now_time;
+    row.seen_count = 1;
+    s.upsert_reject.execute();
+    return Status::Ok();
+  });
+}
+
+Result<std::vector<ReportRow>> Store::ListReports(const ReportFilter& filter) {
+  Impl& i = *impl_;
+  return i.Run("list_reports", [&]() -> Result<std::vector<ReportRow>> {
+    std::vector<ReportListRowData> rows;
+    Poco::Data::Statement st(i.session);
+    std::string sql = "SELECT " + ColumnList<ReportListRowData>() + " FROM reports";
+    std::string where;
+    auto add = [&where](const char* condition) {
+      where += where.empty() ? " WHERE " : " AND ";
+      where += condition;
+    };
+    if (filter.domain) add("domain = ?");
+    if (filter.since) add("end_at >= ?");
+    if (filter.until) add("begin_at < ?");
+    sql += where + " ORDER BY begin_at DESC, id DESC LIMIT ? OFFSET ?";
+    st << i.dialect.Sql(sql), into(rows);
+    if (filter.domain) st.addBind(bind(model::AsciiLower(*filter.domain)));
+    if (filter.since) st.addBind(bind(std::int64_t{*filter.since}));
+    if (filter.until) st.addBind(bind(std::int64_t{*filter.until}));
+    st.addBind(bind(std::int64_t{filter.limit}));
+    st.addBind(bind(std::int64_t{filter.offset}));
+    st.execute();
+
+    std::vector<ReportRow> out;
+    out.reserve(rows.size());
+    for (const ReportListRowData& r : rows) {
+      ReportRow row;
+      row.id = r.id;
+      row.org_name = r.org_name;
+      row.email = r.email;
+      row.report_id = r.report_id;
+      row.domain = r.domain;
+      row.begin = r.begin_at;
+      row.end = r.end_at;
+      row.records = r.record_count < 0 ? 0 : static_cast<std::uint64_t>(r.record_count);
+      row.messages = r.message_count < 0 ? 0 : static_cast<std::uint64_t>(r.message_count);
+      if (!r.duplicate_of.isNull()) row.duplicate_of = r.duplicate_of.value();
+      row.payload_chain = r.payload_chain;
+      row.payload_name = r.payload_name;
+      row.origin = r.origin;
+      row.warnings = static_cast<std::uint32_t>(
+          std::clamp<std::int64_t>(r.warning_count, 0, std::numeric_limits<std::uint32_t>::max()));
+      row.imported_at = r.imported_at;
+      out.push_back(std::move(row));
+    }
+    return out;
+  });
+}
+
+Result<std::vector<RejectRow>> Store::ListRejects(std::uint32_t limit, std::uint32_t offset) {
+  Impl& i = *impl_;
+  return i.Run("list_rejects", [&]() -> Result<std::vector<RejectRow>> {
+    std::vector<RejectListRowData> rows;
+    i.session << i.dialect.Sql("SELECT " + ColumnList<RejectListRowData>() +
+                               " FROM rejects r LEFT JOIN inputs i ON i.id = r.input_id"
+                               " ORDER BY r.last_seen DESC, r.id DESC LIMIT ? OFFSET ?"),
+        into(rows), bind(std::int64_t{limit}), bind(std::int64_t{offset}), now;
+    std::vector<RejectRow> out;
+    out.reserve(rows.size());
+    for (const RejectListRowData& r : rows) {
+      RejectRow row;
+      row.id = r.id;
+      if (!r.input_id.isNull()) row.input_id = r.input_id.value();
+      row.origin = r.origin;
+      row.payload_chain = r.payload_chain;
+      row.payload_name = r.payload_name;
+      row.code = r.code;
+      row.reason = r.reason;
+      row.message = r.message;
+      row.first_seen = r.first_seen;
+      row.seen_count = r.seen_count < 0 ? 0 : static_cast<std::uint64_t>(r.seen_count);
+      out.push_back(std::move(row));
+    }
+    return out;
+  });
+}
+
+Result<Totals> Store::GetTotals() {
+  Impl& i = *impl_;
+  return i.Run("get_totals", [&]() -> Result<Totals> {
+    // Each stored message_count is at most INT64_MAX, so their plain SUM
+    // can overflow (an error in SQLite). Summing the high and low 32 bits
+    // separately cannot, and the two halves are joined, saturating, below.
+    std::int64_t inputs = 0, reports = 0, conflicts = 0, records = 0, high = 0, low = 0,
+                 rejects = 0;
+    i.session << "SELECT (SELECT COUNT(*) FROM inputs),"
+                 " (SELECT COUNT(*) FROM reports),"
+                 " (SELECT COUNT(*) FROM reports WHERE duplicate_of IS NOT NULL),"
+                 " (SELECT CAST(COALESCE(SUM(record_count), 0) AS BIGINT) FROM reports),"
+                 " (SELECT CAST(COALESCE(SUM(message_count / 4294967296), 0) AS BIGINT)"
+                 "  FROM reports WHERE duplicate_of IS NULL),"
+                 " (SELECT CAST(COALESCE(SUM(message_count % 4294967296), 0) AS BIGINT)"
+                 "  FROM reports WHERE duplicate_of IS NULL),"
+                 " (SELECT COUNT(*) FROM rejects)",
+        into(inputs), into(reports), into(conflicts), into(records), into(high), into(low),
+        into(rejects), now;
+    const auto u = [](std::int64_t v) {
+      return v < 0 ? std::uint64_t{0} : static_cast<std::uint64_t>(v);
+    };
+    Totals t;
+    t.inputs = u(inputs);
+    t.reports = u(reports);
+    t.conflicts = u(conflicts);
+    t.records = u(records);
+    t.messages = u(high) >= (std::uint64_t{1} << 32) ? std::numeric_limits<std::uint64_t>::max()
+                                                     : model::SaturatingAdd(u(high) << 32, u(low));
+    t.rejects = u(rejects);
+    return t;
+  });
+}
+
+Result<std::string> Store::GetInputBytes(std::int64_t input_id) {
+  Impl& i = *impl_;
+  return i.Run("get_input_bytes", [&]() -> Result<std::string> {
+    std::string compression;
+    Poco::Nullable<Poco::Data::BLOB> raw;
+    Poco::Data::Statement st(i.session);
+    st << i.dialect.Sql("SELECT compression, raw FROM inputs WHERE id = ?"), into(compression),
+        into(raw), bind(input_id);
+    if (st.execute() == 0) return Status::NotFound("no input " + std::to_string(input_id));
+    if (compression == "omitted" || raw.isNull()) {
+      return Status::NotFound("input " + std::to_string(input_id) +
+                              " was too large to keep; only its digest is stored");
+    }
+    const Poco::Data::BLOB& blob = raw.value();
+    const std::string_view stream(reinterpret_cast<const char*>(blob.rawContent()), blob.size());
+    std::optional<std::string> bytes = Decompress(stream);
+    if (!bytes) {
+      return Status(
+          StatusCode::kInternal, "corrupt_row",
+          "the stored bytes of input " + std::to_string(input_id) + " are not a valid zlib stream");
+    }
+    return std::move(*bytes);
+  });
+}
+
+Result<model::Report> Store::GetReport(std::int64_t report_row_id) {
+  Impl& i = *impl_;
+  return i.Run("get_report", [&]() -> Result<model::Report> {
+    ReportRowData row;
+    Poco::Data::Statement st(i.session);
+    st << i.dialect.Sql("SELECT " + ColumnList<ReportRowData>() + " FROM reports WHERE id = ?"),
+        into(row), bind(report_row_id);
+    if (st.execute() == 0) return Status::NotFound("no report " + std::to_string(report_row_id));
+    std::vector<RecordRowData> records;
+    i.session << i.dialect.Sql("SELECT " + ColumnList<RecordRowData>() +
+                               " FROM records WHERE report_row_id = ? ORDER BY row_index"),
+        into(records), bind(report_row_id), now;
+    return FromRows(row, records);
+  });
+}
+
+Result<std::vector<std::pair<int, std::string>>> Store::AppliedMigrations() {
+  Impl& i = *impl_;
+  return i.Run("applied_migrations", [&]() -> Result<std::vector<std::pair<int, std::string>>> {
+    std::vector<std::int64_t> versions;
+    std::vector<std::string> names;
+    i.session << "SELECT version, name FROM schema_migrations ORDER BY version", into(versions),
+        into(names), now;
+    std::vector<std::pair<int, std::string>> out;
+    out.reserve(versions.size());
+    for (std::size_t k = 0; k < versions.size(); ++k) {
+      out.emplace_back(static_cast<int>(versions[k]), names[k]);
+    }
+    return out;
+  });
+}
+
+}  // namespace dmarcwatch::store

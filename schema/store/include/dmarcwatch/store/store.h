@@ -14,7 +14,13 @@
 //   - same key, other content  -> SaveKind::kConflict, saved with
 //                                 duplicate_of pointing at the first copy;
 //   - otherwise                -> SaveKind::kNew.
-// Statements are prepared once per Store and reused.
+// Statements are prepared once per Store and reused; the records of a
+// report are bound as one batch.
+//
+// Counts are stored as signed 64-bit integers: a count above INT64_MAX is
+// stored, and read back, as INT64_MAX. Lists (errors, warnings, reasons,
+// DKIM and SPF results) are stored as JSON text, where invalid UTF-8 is
+// replaced by U+FFFD; every other string is kept byte for byte.
 //
 // Threading: a Store is used by one thread at a time. Several Store objects
 // (threads or processes) may share one database; SQLite runs in WAL mode
@@ -26,6 +32,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "dmarcwatch/model/report.h"
@@ -50,8 +57,8 @@ struct InputRecord {
   std::string origin;
   std::string name;
   std::optional<std::string> message_id;
-  model::UnixTime received_at;
-  std::uint64_t size;
+  model::UnixTime received_at = 0;
+  std::uint64_t size = 0;
   // The bytes. Empty with `omitted` set when the input was too large to keep.
   std::string raw;
   bool omitted = false;
@@ -62,7 +69,7 @@ const char* ToString(SaveKind kind);
 
 struct SaveResult {
   SaveKind kind = SaveKind::kNew;
-  std::int64_t report_row_id;  // the new row, or the existing identical one
+  std::int64_t report_row_id = 0;  // the new row, or the existing identical one
   std::optional<std::int64_t> duplicate_of;  // kConflict: the first copy
 };
 
@@ -80,29 +87,29 @@ struct ReportFilter {
   std::optional<model::UnixTime> since;  // reports whose range ends at or after this
   std::optional<model::UnixTime> until;  // reports whose range begins before this
   std::uint32_t limit = 1000;
-  std::uint32_t offset;
+  std::uint32_t offset = 0;
 };
 
 struct ReportRow {
-  std::int64_t id;
+  std::int64_t id = 0;
   std::string org_name;
   std::string email;
   std::string report_id;
   std::string domain;
-  model::UnixTime begin;
-  model::UnixTime end;
-  std::uint64_t records;
-  std::uint64_t messages;
+  model::UnixTime begin = 0;
+  model::UnixTime end = 0;
+  std::uint64_t records = 0;
+  std::uint64_t messages = 0;
   std::optional<std::int64_t> duplicate_of;
   std::string payload_chain;
   std::string payload_name;
   std::string origin;
-  std::uint32_t warnings;
-  model::UnixTime imported_at;
+  std::uint32_t warnings = 0;
+  model::UnixTime imported_at = 0;
 };
 
 struct RejectRow {
-  std::int64_t id;
+  std::int64_t id = 0;
   std::optional<std::int64_t> input_id;
   std::string origin;
   std::string payload_chain;
@@ -110,23 +117,25 @@ struct RejectRow {
   std::string code;
   std::string reason;
   std::string message;
-  model::UnixTime first_seen;
-  std::uint64_t seen_count;
+  model::UnixTime first_seen = 0;
+  std::uint64_t seen_count = 0;
 };
 
 struct Totals {
-  std::uint64_t inputs;
-  std::uint64_t reports;
-  std::uint64_t conflicts;  // reports flagged as a different copy of another
-  std::uint64_t records;
-  std::uint64_t messages;
-  std::uint64_t rejects;
+  std::uint64_t inputs = 0;
+  std::uint64_t reports = 0;
+  std::uint64_t conflicts = 0;  // reports flagged as a different copy of another
+  std::uint64_t records = 0;
+  std::uint64_t messages = 0;
+  std::uint64_t rejects = 0;
 };
 
 class Store {
  public:
   // Opens (creating when needed) and migrates. kIoError when the file cannot
-  // be created or written, kUnavailable when the database is unreachable.
+  // be created or written, kUnavailable when the database is unreachable or
+  // locked, kFailedPrecondition when its schema is newer than this binary,
+  // kInvalidInput for options out of range.
   static Result<std::unique_ptr<Store>> Open(const StoreOptions& options);
   ~Store();
   Store(const Store&) = delete;
@@ -138,22 +147,34 @@ class Store {
 
   // Saves one parsed report with its records in one transaction.
   // REQUIRES: input_id from PutInput; content_digest from ingest::ContentDigest.
+  // kInvalidInput (reason nul_in_text) when a field stored as plain text
+  // holds a NUL byte; kUnavailable when another writer holds the database
+  // longer than busy_timeout_ms. Nothing of the report is written on error.
   Result<SaveResult> SaveReport(std::int64_t input_id, const model::Report& report,
                                         const std::string& content_digest,
                                         model::UnixTime now);
 
   // Records a rejected payload. The same (input, chain, name, reason) seen
-  // again bumps seen_count instead of adding a row.
+  // again bumps seen_count and takes the newer code and message instead of
+  // adding a row; "no input" counts as one input for this.
   Status SaveReject(std::optional<std::int64_t> input_id, const RejectRecord& reject,
                             model::UnixTime now);
 
+  // Reports matching the filter, newest first (by range begin, then by row
+  // id). The domain filter ignores ASCII case; ReportRow::domain is the
+  // lower-cased policy domain.
   Result<std::vector<ReportRow>> ListReports(const ReportFilter& filter);
+  // Rejected payloads, most recently seen first.
   Result<std::vector<RejectRow>> ListRejects(std::uint32_t limit,
                                                      std::uint32_t offset);
+  // Row counts over the whole store. reports counts every stored report,
+  // conflicts included; messages sums the reports that are not conflicts,
+  // saturating at UINT64_MAX.
   Result<Totals> GetTotals();
   // The original bytes of an input, decompressed. kNotFound when omitted.
   Result<std::string> GetInputBytes(std::int64_t input_id);
-  // The records of one stored report, in row order.
+  // One stored report, rebuilt with all its fields and its records in row
+  // order (absent optionals stay absent). kNotFound for an unknown row.
   Result<model::Report> GetReport(std::int64_t report_row_id);
 
   // Applied migrations, newest last: (version, name).
