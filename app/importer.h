@@ -1,0 +1,82 @@
+#pragma once
+// Importer: one input's way from bytes to the store, shared by every
+// channel (files, watched folders, HTTP upload, IMAP).
+//
+// Order, so that nothing is ever lost: (1) the raw input is kept (or, when
+// too large to keep, its name, size and hash); (2) it is unpacked and parsed;
+// (3) each report is saved in its own transaction; (4) every rejected or
+// skipped payload is recorded with its reason. A crash between any two
+// steps is repaired by importing the same input again: the input is found by
+// its SHA-256, saved reports come back as duplicates, missing ones are added.
+//
+// An Import() that returns a Status means the store could not be written
+// (retry later); bad input is never a Status here, it is in the outcome.
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "dmarcwatch/ingest/pipeline.h"
+#include "dmarcwatch/model/status.h"
+#include "dmarcwatch/store/store.h"
+
+namespace dmarcwatch::app {
+
+struct ReportOutcome {
+  store::SaveKind kind = store::SaveKind::kNew;
+  std::int64_t report_row_id = 0;
+  std::string org_name;
+  std::string report_id;
+  std::string domain;
+  std::uint64_t records = 0;
+  std::uint64_t messages = 0;
+  std::size_t warnings = 0;
+};
+
+struct InputOutcome {
+  std::int64_t input_id = 0;
+  std::vector<ReportOutcome> reports;
+  std::vector<ingest::Rejection> rejections;
+  std::vector<ingest::Skipped> skipped;
+};
+
+// Totals over many inputs, for summaries and status.
+struct ImportTotals {
+  std::uint64_t inputs = 0;
+  std::uint64_t reports_new = 0;
+  std::uint64_t duplicates = 0;
+  std::uint64_t conflicts = 0;
+  std::uint64_t rejected = 0;
+  std::uint64_t skipped = 0;
+  std::uint64_t records = 0;   // of new and conflicting reports
+  std::uint64_t messages = 0;  // of new reports
+  std::uint64_t failed = 0;    // inputs that could not be stored (environment errors)
+
+  void Add(const InputOutcome& outcome);
+};
+
+class Importer {
+ public:
+  using Clock = std::function<model::UnixTime()>;
+
+  // REQUIRES: `store` outlives the Importer.
+  Importer(store::Store& store, ingest::IngestOptions options, Clock clock);
+
+  // Imports one input held in memory.
+  Result<InputOutcome> Import(std::string_view bytes, const ingest::InputInfo& info);
+  // Records an input that was too large to read: kept by name, size and
+  // hash (computed by the caller while streaming it), with a reject naming
+  // the limit.
+  Result<InputOutcome> ImportTooLarge(const ingest::InputInfo& info, std::uint64_t size,
+                                      std::string sha256);
+
+  const ingest::IngestOptions& options() const { return options_; }
+
+ private:
+  store::Store& store_;
+  ingest::IngestOptions options_;
+  Clock clock_;
+};
+
+}  // namespace dmarcwatch::app
