@@ -14,12 +14,19 @@ build_packages=(
 test_packages=(
   clang-14 libclang-rt-14-dev
   dovecot-imapd postgresql unbound python3-aiosmtpd openssl
-  chromium nodejs npm iproute2 procps
+  chromium iproute2 procps
 )
+# Node.js with npm drives the browser tests (playwright-core). A machine may
+# already have a Node.js build that ships its own npm, which Debian's npm
+# package conflicts with; only when there is no npm at all is Debian's asked for.
+node_packages=(nodejs npm)
 
 case "${1:-build}" in
   build) wanted=("${build_packages[@]}") ;;
-  test) wanted=("${build_packages[@]}" "${test_packages[@]}") ;;
+  test)
+    wanted=("${build_packages[@]}" "${test_packages[@]}")
+    command -v npm >/dev/null 2>&1 || wanted+=("${node_packages[@]}")
+    ;;
   *) echo "usage: $0 build|test" >&2; exit 2 ;;
 esac
 
