@@ -387,10 +387,13 @@ StructuredValue ParseStructuredValue(std::string_view raw) {
     section.value = std::move(param.value);
     extended[base].emplace(index, std::move(section));
   }
-  for (const auto& [base, sections] : extended) {
-    std::string value = JoinSections(sections);
+  for (const auto& entry : extended) {
+    // Not a structured binding: a lambda may not capture one before C++20
+    // compilers agree on it (clang 14 refuses).
+    const std::string& base = entry.first;
+    std::string value = JoinSections(entry.second);
     auto it = std::find_if(out.params.begin(), out.params.end(),
-                           [&](const auto& p) { return p.first == base; });
+                           [&base](const auto& p) { return p.first == base; });
     if (it != out.params.end()) {
       it->second = std::move(value);
     } else {
