@@ -117,6 +117,15 @@ bool IpNetwork::Contains(const IpAddress& candidate) const {
   return (a[i] & mask) == (b[i] & mask);
 }
 
+IpAddress IpNetwork::last() const {
+  IpAddress out = address_;
+  const int max_len = address_.is_v4() ? 32 : 128;
+  for (int bit = prefix_length_; bit < max_len; ++bit) {
+    out.bytes_[static_cast<std::size_t>(bit / 8)] |= static_cast<std::uint8_t>(0x80 >> (bit % 8));
+  }
+  return out;
+}
+
 std::string IpNetwork::ToString() const {
   return address_.ToString() + "/" + std::to_string(prefix_length_);
 }

@@ -178,6 +178,11 @@ std::string Dialect::OnConflictDoNothing() const { return " ON CONFLICT DO NOTHI
 
 std::string Dialect::ReturningId() const { return insert_returning ? " RETURNING id" : ""; }
 
+std::string Dialect::SumBigint(std::string_view expr) const {
+  if (backend == Backend::kSqlite) return "CAST(TOTAL(" + std::string(expr) + ") AS INTEGER)";
+  return "CAST(LEAST(COALESCE(SUM(" + std::string(expr) + "), 0), 9223372036854775807) AS BIGINT)";
+}
+
 std::optional<std::string> PostgresConnectionString(std::string_view uri) {
   constexpr std::string_view kLong = "postgresql://";
   constexpr std::string_view kShort = "postgres://";

@@ -65,6 +65,10 @@ struct Dialect {
   std::string OnConflictDoNothing() const;
   // The suffix that makes an INSERT yield the new id, or "".
   std::string ReturningId() const;
+  // SUM(expr) over BIGINT columns as a BIGINT that saturates instead of
+  // failing: SQLite's SUM raises an error on overflow (TOTAL does not, and
+  // a REAL cast to INTEGER saturates); PostgreSQL sums BIGINT as NUMERIC.
+  std::string SumBigint(std::string_view expr) const;
 };
 
 // The connection string Poco's PostgreSQL connector takes for a

@@ -1,5 +1,8 @@
 #include "rows.h"
 
+#include <Poco/DigestEngine.h>
+#include <Poco/SHA2Engine.h>
+
 #include <Poco/Exception.h>
 
 #include <cstring>
@@ -226,7 +229,117 @@ void FillRecordRows(std::int64_t report_row_id, const model::Report& report,
     row.envelope_to = ToNullable(r.identifiers.envelope_to);
     EncodeDkim(r.auth_results.dkim, row.dkim);
     EncodeSpf(r.auth_results.spf, row.spf);
+    row.path_key.clear();
+    row.path_kind.clear();
+    row.path_name.clear();
+    row.provider.clear();
+    row.attribution_rule.clear();
+    row.evidence.clear();
+    row.spf_aligned.clear();
+    row.dkim_aligned.clear();
+    row.dmarc_pass.clear();
+    row.disagrees.clear();
+    row.signature_id.clear();
   }
+}
+
+namespace {
+
+std::vector<model::PolicyOverrideReason> DecodeReasons(std::string_view json) {
+  std::vector<model::PolicyOverrideReason> out;
+  for (const JsonRow& j : DecodeRows(json)) {
+    CheckWidth(j, 2, "reasons");
+    out.push_back({ParseEnum<model::PolicyOverride>(Required(j[0], "reasons")), j[1]});
+  }
+  return out;
+}
+
+std::vector<model::DkimAuthResult> DecodeDkim(std::string_view json) {
+  std::vector<model::DkimAuthResult> out;
+  for (const JsonRow& j : DecodeRows(json)) {
+    CheckWidth(j, 4, "dkim");
+    out.push_back(
+        {Required(j[0], "dkim"), j[1], ParseEnum<model::DkimResult>(Required(j[2], "dkim")), j[3]});
+  }
+  return out;
+}
+
+std::vector<model::SpfAuthResult> DecodeSpf(std::string_view json) {
+  std::vector<model::SpfAuthResult> out;
+  for (const JsonRow& j : DecodeRows(json)) {
+    CheckWidth(j, 4, "spf");
+    out.push_back({Required(j[0], "spf"), ParseEnum<model::SpfScope>(Required(j[1], "spf")),
+                   ParseEnum<model::SpfResult>(Required(j[2], "spf")), j[3]});
+  }
+  return out;
+}
+
+NullableInt Flag(bool v) { return NullableInt(v ? 1 : 0); }
+bool FlagValue(const NullableInt& v) { return !v.isNull() && v.value() != 0; }
+
+}  // namespace
+
+void ApplyAnalysis(const model::RecordAnalysis& a, RecordRowData& row) {
+  row.path_key = a.path_key;
+  row.path_kind = std::string(model::ToString(a.kind));
+  row.path_name = a.path_name;
+  row.provider = a.provider;
+  row.attribution_rule = NullableInt(a.rule);
+  row.evidence = a.evidence;
+  row.spf_aligned = Flag(a.spf_aligned);
+  row.dkim_aligned = Flag(a.dkim_aligned);
+  row.dmarc_pass = Flag(a.dmarc_pass);
+  row.disagrees = Flag(a.disagrees);
+}
+
+model::RecordAnalysis AnalysisFromRow(const RecordRowData& row) {
+  model::RecordAnalysis a;
+  if (!row.analysed()) return a;
+  a.path_key = row.path_key.value();
+  a.kind = model::PathKindFromString(row.path_kind.isNull() ? "" : row.path_kind.value());
+  a.path_name = row.path_name.isNull() ? "" : row.path_name.value();
+  a.provider = row.provider.isNull() ? "" : row.provider.value();
+  a.rule = row.attribution_rule.isNull() ? 6 : static_cast<int>(row.attribution_rule.value());
+  a.evidence = row.evidence.isNull() ? "" : row.evidence.value();
+  a.spf_aligned = FlagValue(row.spf_aligned);
+  a.dkim_aligned = FlagValue(row.dkim_aligned);
+  a.dmarc_pass = FlagValue(row.dmarc_pass);
+  a.disagrees = FlagValue(row.disagrees);
+  return a;
+}
+
+SignatureRowData SignatureOf(const RecordRowData& row) {
+  SignatureRowData s;
+  s.header_from = row.header_from;
+  s.envelope_from = row.envelope_from;
+  s.dkim = row.dkim;
+  s.spf = row.spf;
+  s.reasons = row.reasons;
+  s.disposition = row.disposition;
+  // Length-prefixed, so no two different column lists hash alike.
+  std::string canon;
+  for (const std::string* field : {&s.header_from, &s.dkim, &s.spf, &s.reasons, &s.disposition}) {
+    canon += std::to_string(field->size());
+    canon += ':';
+    canon += *field;
+  }
+  canon += s.envelope_from.isNull() ? "-" : "+" + std::to_string(s.envelope_from.value().size()) +
+                                                ":" + s.envelope_from.value();
+  Poco::SHA2Engine engine(Poco::SHA2Engine::SHA_256);
+  engine.update(canon.data(), static_cast<unsigned>(canon.size()));
+  s.digest = Poco::DigestEngine::digestToHex(engine.digest());
+  return s;
+}
+
+model::AuthSignature FromSignatureRow(const SignatureRowData& row) {
+  model::AuthSignature s;
+  s.header_from = row.header_from;
+  s.envelope_from = FromNullable(row.envelope_from);
+  s.dkim = DecodeDkim(row.dkim);
+  s.spf = DecodeSpf(row.spf);
+  for (const auto& r : DecodeReasons(row.reasons)) s.reasons.push_back(r.type);
+  s.disposition = ParseEnum<model::AppliedDisposition>(row.disposition);
+  return s;
 }
 
 model::Report FromRows(const ReportRowData& row, const std::vector<RecordRowData>& records) {
@@ -280,25 +393,12 @@ model::Report FromRows(const ReportRowData& row, const std::vector<RecordRowData
     r.policy_evaluated.disposition = ParseEnum<model::AppliedDisposition>(rr.disposition);
     r.policy_evaluated.dkim = ParseEnum<model::DmarcResult>(rr.eval_dkim);
     r.policy_evaluated.spf = ParseEnum<model::DmarcResult>(rr.eval_spf);
-    for (const JsonRow& j : DecodeRows(rr.reasons)) {
-      CheckWidth(j, 2, "reasons");
-      r.policy_evaluated.reasons.push_back(
-          {ParseEnum<model::PolicyOverride>(Required(j[0], "reasons")), j[1]});
-    }
+    r.policy_evaluated.reasons = DecodeReasons(rr.reasons);
     r.identifiers.header_from = rr.header_from;
     r.identifiers.envelope_from = FromNullable(rr.envelope_from);
     r.identifiers.envelope_to = FromNullable(rr.envelope_to);
-    for (const JsonRow& j : DecodeRows(rr.dkim)) {
-      CheckWidth(j, 4, "dkim");
-      r.auth_results.dkim.push_back({Required(j[0], "dkim"), j[1],
-                                     ParseEnum<model::DkimResult>(Required(j[2], "dkim")), j[3]});
-    }
-    for (const JsonRow& j : DecodeRows(rr.spf)) {
-      CheckWidth(j, 4, "spf");
-      r.auth_results.spf.push_back({Required(j[0], "spf"),
-                                    ParseEnum<model::SpfScope>(Required(j[1], "spf")),
-                                    ParseEnum<model::SpfResult>(Required(j[2], "spf")), j[3]});
-    }
+    r.auth_results.dkim = DecodeDkim(rr.dkim);
+    r.auth_results.spf = DecodeSpf(rr.spf);
     report.records.push_back(std::move(r));
   }
   return report;

@@ -23,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "dmarcwatch/model/analysis.h"
 #include "dmarcwatch/model/report.h"
 
 namespace dmarcwatch::store {
@@ -141,7 +142,8 @@ struct ReportRowData {
   }
 };
 
-// records, without id.
+// records, without id. The analysis columns (from path_key on) are NULL
+// until the record has been analysed.
 struct RecordRowData {
   std::int64_t report_row_id = 0;
   std::int64_t row_index = 0;
@@ -156,16 +158,138 @@ struct RecordRowData {
   NullableText envelope_to;
   std::string dkim;
   std::string spf;
+  NullableText path_key;
+  NullableText path_kind;
+  NullableText path_name;
+  NullableText provider;
+  NullableInt attribution_rule;
+  NullableText evidence;
+  NullableInt spf_aligned;
+  NullableInt dkim_aligned;
+  NullableInt dmarc_pass;
+  NullableInt disagrees;
+  NullableInt signature_id;
 
-  static constexpr std::array<std::string_view, 13> kColumns = {
-      "report_row_id", "row_index", "source_ip", "count",       "disposition",
-      "eval_dkim",     "eval_spf",  "reasons",   "header_from", "envelope_from",
-      "envelope_to",   "dkim",      "spf"};
+  static constexpr std::array<std::string_view, 24> kColumns = {
+      "report_row_id", "row_index",     "source_ip",        "count",        "disposition",
+      "eval_dkim",     "eval_spf",      "reasons",          "header_from",  "envelope_from",
+      "envelope_to",   "dkim",          "spf",              "path_key",     "path_kind",
+      "path_name",     "provider",      "attribution_rule", "evidence",     "spf_aligned",
+      "dkim_aligned",  "dmarc_pass",    "disagrees",        "signature_id"};
   template <typename Self>
   static auto Fields(Self& r) {
     return std::tie(r.report_row_id, r.row_index, r.source_ip, r.count, r.disposition, r.eval_dkim,
                     r.eval_spf, r.reasons, r.header_from, r.envelope_from, r.envelope_to, r.dkim,
-                    r.spf);
+                    r.spf, r.path_key, r.path_kind, r.path_name, r.provider, r.attribution_rule,
+                    r.evidence, r.spf_aligned, r.dkim_aligned, r.dmarc_pass, r.disagrees,
+                    r.signature_id);
+  }
+  bool analysed() const { return !path_key.isNull(); }
+};
+
+// The analysis columns of records, for UPDATE ... WHERE report_row_id = ?
+// AND row_index = ? (the last two fields).
+struct RecordAnalysisUpdateData {
+  NullableText path_key;
+  NullableText path_kind;
+  NullableText path_name;
+  NullableText provider;
+  NullableInt attribution_rule;
+  NullableText evidence;
+  NullableInt spf_aligned;
+  NullableInt dkim_aligned;
+  NullableInt dmarc_pass;
+  NullableInt disagrees;
+  NullableInt signature_id;
+  std::int64_t report_row_id = 0;
+  std::int64_t row_index = 0;
+
+  static constexpr std::array<std::string_view, 13> kColumns = {
+      "path_key",     "path_kind",  "path_name", "provider",     "attribution_rule",
+      "evidence",     "spf_aligned", "dkim_aligned", "dmarc_pass", "disagrees",
+      "signature_id", "report_row_id", "row_index"};
+  template <typename Self>
+  static auto Fields(Self& r) {
+    return std::tie(r.path_key, r.path_kind, r.path_name, r.provider, r.attribution_rule,
+                    r.evidence, r.spf_aligned, r.dkim_aligned, r.dmarc_pass, r.disagrees,
+                    r.signature_id, r.report_row_id, r.row_index);
+  }
+};
+
+// signatures, without id.
+struct SignatureRowData {
+  std::string digest;
+  std::string header_from;
+  NullableText envelope_from;
+  std::string dkim;
+  std::string spf;
+  std::string reasons;
+  std::string disposition;
+
+  static constexpr std::array<std::string_view, 7> kColumns = {
+      "digest", "header_from", "envelope_from", "dkim", "spf", "reasons", "disposition"};
+  template <typename Self>
+  static auto Fields(Self& r) {
+    return std::tie(r.digest, r.header_from, r.envelope_from, r.dkim, r.spf, r.reasons,
+                    r.disposition);
+  }
+};
+
+// One rollup_daily row, or a signed contribution to one.
+struct RollupDailyRowData {
+  std::string domain;
+  std::int64_t day = 0;
+  std::string path_key;
+  std::string reporter;
+  std::string path_kind;
+  std::string path_name;
+  std::string provider;
+  std::int64_t messages = 0;
+  std::int64_t dmarc_pass = 0;
+  std::int64_t spf_aligned = 0;
+  std::int64_t dkim_aligned = 0;
+  std::int64_t disagreements = 0;
+  std::int64_t quarantined = 0;
+  std::int64_t rejected = 0;
+  std::int64_t row_count = 0;
+
+  static constexpr std::array<std::string_view, 15> kColumns = {
+      "domain",       "day",          "path_key",      "reporter",    "path_kind",
+      "path_name",    "provider",     "messages",      "dmarc_pass",  "spf_aligned",
+      "dkim_aligned", "disagreements", "quarantined",  "rejected",    "row_count"};
+  template <typename Self>
+  static auto Fields(Self& r) {
+    return std::tie(r.domain, r.day, r.path_key, r.reporter, r.path_kind, r.path_name, r.provider,
+                    r.messages, r.dmarc_pass, r.spf_aligned, r.dkim_aligned, r.disagreements,
+                    r.quarantined, r.rejected, r.row_count);
+  }
+};
+
+// One rollup_sources row, or a signed contribution to one.
+struct RollupSourceRowData {
+  std::string domain;
+  std::int64_t day = 0;
+  std::string path_key;
+  std::string source_ip;
+  std::int64_t signature_id = 0;
+  std::int64_t messages = 0;
+  std::int64_t dmarc_pass = 0;
+  std::int64_t spf_aligned = 0;
+  std::int64_t dkim_aligned = 0;
+  std::int64_t disagreements = 0;
+  std::int64_t quarantined = 0;
+  std::int64_t rejected = 0;
+  std::int64_t row_count = 0;
+
+  static constexpr std::array<std::string_view, 13> kColumns = {
+      "domain",      "day",          "path_key",     "source_ip",     "signature_id",
+      "messages",    "dmarc_pass",   "spf_aligned",  "dkim_aligned",  "disagreements",
+      "quarantined", "rejected",     "row_count"};
+  template <typename Self>
+  static auto Fields(Self& r) {
+    return std::tie(r.domain, r.day, r.path_key, r.source_ip, r.signature_id, r.messages,
+                    r.dmarc_pass, r.spf_aligned, r.dkim_aligned, r.disagreements, r.quarantined,
+                    r.rejected, r.row_count);
   }
 };
 
@@ -288,6 +412,14 @@ void FillRecordRows(std::int64_t report_row_id, const model::Report& report,
 // not hold what this store writes (a corrupt database).
 model::Report FromRows(const ReportRowData& report_row, const std::vector<RecordRowData>& records);
 
+// Sets a record row's analysis columns (signature_id is set by the caller).
+void ApplyAnalysis(const model::RecordAnalysis& analysis, RecordRowData& row);
+model::RecordAnalysis AnalysisFromRow(const RecordRowData& row);
+// The signature of a record row: its digest and columns.
+SignatureRowData SignatureOf(const RecordRowData& row);
+// Rebuilds an AuthSignature from a signatures row. Throws like FromRows.
+model::AuthSignature FromSignatureRow(const SignatureRowData& row);
+
 }  // namespace dmarcwatch::store
 
 namespace Poco::Data {
@@ -375,5 +507,17 @@ class TypeHandler<dmarcwatch::store::ReportListRowData>
 template <>
 class TypeHandler<dmarcwatch::store::RejectListRowData>
     : public RowTypeHandler<dmarcwatch::store::RejectListRowData> {};
+template <>
+class TypeHandler<dmarcwatch::store::RecordAnalysisUpdateData>
+    : public RowTypeHandler<dmarcwatch::store::RecordAnalysisUpdateData> {};
+template <>
+class TypeHandler<dmarcwatch::store::SignatureRowData>
+    : public RowTypeHandler<dmarcwatch::store::SignatureRowData> {};
+template <>
+class TypeHandler<dmarcwatch::store::RollupDailyRowData>
+    : public RowTypeHandler<dmarcwatch::store::RollupDailyRowData> {};
+template <>
+class TypeHandler<dmarcwatch::store::RollupSourceRowData>
+    : public RowTypeHandler<dmarcwatch::store::RollupSourceRowData> {};
 
 }  // namespace Poco::Data

@@ -26,15 +26,13 @@
 #include "compression.h"
 #include "dialect.h"
 #include "dmarcwatch/model/text.h"
+#include "dmarcwatch/model/time.h"
 #include "migrations.h"
 #include "rows.h"
+#include "store_impl.h"
 
 namespace dmarcwatch::store {
 
-using Poco::Data::Keywords::bind;
-using Poco::Data::Keywords::into;
-using Poco::Data::Keywords::now;
-using Poco::Data::Keywords::use;
 
 const char* ToString(SaveKind kind) {
   switch (kind) {
@@ -45,41 +43,6 @@ const char* ToString(SaveKind kind) {
   return "unknown";
 }
 
-namespace {
-
-constexpr const char* kLoggerName = "dmarc.store";
-constexpr const char* kMemoryDatabase = ":memory:";
-constexpr std::size_t kKeptRecordRows = 4096;
-// Opening a local file takes milliseconds. Poco waits this long before it
-// reports a failed open (see PrepareDatabaseFile), so keep it short.
-constexpr std::size_t kSqliteOpenTimeoutS = 5;
-
-// A value from outside (a path, a driver message) made safe for one quoted
-// log field.
-std::string LogValue(std::string_view s) {
-  std::string out = model::Printable(s);
-  for (char& c : out) {
-    if (c == '"') c = '\'';
-  }
-  return out;
-}
-
-void RegisterConnector(Backend backend) {
-  static std::once_flag sqlite_once;
-  static std::once_flag postgres_once;
-  if (backend == Backend::kSqlite) {
-    std::call_once(sqlite_once, [] { Poco::Data::SQLite::Connector::registerConnector(); });
-  } else {
-    std::call_once(postgres_once, [] { Poco::Data::PostgreSQL::Connector::registerConnector(); });
-  }
-}
-
-template <typename T>
-bool Is(const Poco::Exception& e) {
-  return dynamic_cast<const T*>(&e) != nullptr;
-}
-
-// The single mapping from Poco exceptions to our codes (STYLE.md, Errors).
 Status MapException(const Poco::Exception& e, Backend backend) {
   namespace sqlite = Poco::Data::SQLite;
   namespace pg = Poco::Data::PostgreSQL;
@@ -118,30 +81,22 @@ Status MapException(const Poco::Exception& e, Backend backend) {
   return Status::IoError("database error: " + detail);
 }
 
-// Runs one public operation: its single catch site. A Poco exception
-// becomes a Status and is logged once; on_exception then cleans up after
-// the failure.
-template <typename Fn, typename OnException>
-auto Guard(Poco::Logger& log, Backend backend, const char* op, Fn&& fn, OnException&& on_exception)
-    -> decltype(fn()) {
-  Status failure;
-  try {
-    return fn();
-  } catch (const Poco::Exception& e) {
-    failure = MapException(e, backend);
-  } catch (const std::exception& e) {
-    failure = Status::Internal(model::Printable(e.what()));
-  }
-  on_exception();
-  log.error(std::string("event=store_failed op=") + op +
-            " code=" + std::string(StatusCodeName(failure.code())) + " reason=" + failure.reason() +
-            " detail=\"" + LogValue(failure.message()) + "\"");
-  return failure;
-}
 
-template <typename Fn>
-auto Guard(Poco::Logger& log, Backend backend, const char* op, Fn&& fn) -> decltype(fn()) {
-  return Guard(log, backend, op, std::forward<Fn>(fn), [] {});
+namespace {
+
+constexpr const char* kMemoryDatabase = ":memory:";
+// Opening a local file takes milliseconds. Poco waits this long before it
+// reports a failed open (see PrepareDatabaseFile), so keep it short.
+constexpr std::size_t kSqliteOpenTimeoutS = 5;
+
+void RegisterConnector(Backend backend) {
+  static std::once_flag sqlite_once;
+  static std::once_flag postgres_once;
+  if (backend == Backend::kSqlite) {
+    std::call_once(sqlite_once, [] { Poco::Data::SQLite::Connector::registerConnector(); });
+  } else {
+    std::call_once(postgres_once, [] { Poco::Data::PostgreSQL::Connector::registerConnector(); });
+  }
 }
 
 // Makes sure SQLite will be able to open `path` read-write, and says why
@@ -194,119 +149,6 @@ std::int64_t SystemNow() {
 
 }  // namespace
 
-struct Store::Impl {
-  // The statements every save re-executes. Built once per Store (and again
-  // after a failure, see Run). Each holds references to the bound
-  // variables below, so an Impl never moves.
-  //
-  // Poco 1.11's SQLite connector prepares a Statement's SQL again on every
-  // execute() (a finished statement is reset, which finalizes the
-  // sqlite3_stmt, and compiled anew), so "prepared once" saves building the
-  // Statement, not sqlite3_prepare. Records are therefore bound as a
-  // vector: one execute() prepares once and binds and steps once per row.
-  struct Statements {
-    explicit Statements(Poco::Data::Session& session)
-        : find_input(session),
-          insert_input(session),
-          find_report_key(session),
-          insert_report(session),
-          last_insert_id(session),
-          upsert_reject(session) {}
-    Poco::Data::Statement find_input;
-    Poco::Data::Statement insert_input;
-    Poco::Data::Statement find_report_key;
-    Poco::Data::Statement insert_report;
-    Poco::Data::Statement last_insert_id;
-    // Built at the first report with records: Poco refuses to bind an
-    // empty vector.
-    std::optional<Poco::Data::Statement> insert_records;
-    Poco::Data::Statement upsert_reject;
-  };
-
-  Impl(const StoreOptions& opts, Dialect d, const Poco::Data::Session& s)
-      : options(opts), dialect(std::move(d)), session(s), log(Poco::Logger::get(kLoggerName)) {}
-
-  Statements& Prepared() {
-    if (!statements) Build();
-    return *statements;
-  }
-
-  void Build();
-  Status Configure();
-  Result<int> Migrate();  // the number of migrations applied
-  std::optional<std::int64_t> InsertReport();
-  void InsertRecords(std::int64_t report_row_id, const model::Report& report);
-
-  // Runs one public operation (see Guard). After an exception the prebuilt
-  // statements are dropped and rebuilt on next use, because a Statement
-  // that threw mid-execute stays "still executing" and refuses every later
-  // execute().
-  template <typename Fn>
-  auto Run(const char* op, Fn&& fn) -> decltype(fn()) {
-    return Guard(log, dialect.backend, op, std::forward<Fn>(fn), [this] { statements.reset(); });
-  }
-
-  // Executes `sql` (with `?` placeholders) once.
-  void Exec(std::string_view sql) { session << dialect.Sql(sql), now; }
-
-  // A write transaction: begun at construction, rolled back at destruction
-  // unless committed. On SQLite this is BEGIN IMMEDIATE, so the wait for
-  // another writer happens here, before anything is read or written.
-  class WriteTransaction {
-   public:
-    explicit WriteTransaction(Impl& impl) : impl_(impl) { impl_.Exec(impl_.dialect.begin_write); }
-    ~WriteTransaction() {
-      if (open_) Rollback();
-    }
-    WriteTransaction(const WriteTransaction&) = delete;
-    WriteTransaction& operator=(const WriteTransaction&) = delete;
-
-    void Commit() {
-      impl_.Exec("COMMIT");
-      open_ = false;
-    }
-    // Never throws: SQLite may already have rolled back by itself after an
-    // I/O error, and then ROLLBACK fails with "no transaction is active".
-    void Rollback() noexcept {
-      open_ = false;
-      try {
-        impl_.Exec("ROLLBACK");
-      } catch (const Poco::Exception& e) {
-        impl_.log.debug("event=rollback_skipped detail=\"" + LogValue(e.displayText()) + "\"");
-      } catch (...) {
-        impl_.log.error("event=rollback_failed");
-      }
-    }
-
-   private:
-    Impl& impl_;
-    bool open_ = true;
-  };
-
-  StoreOptions options;
-  Dialect dialect;
-  Poco::Data::Session session;
-  Poco::Logger& log;
-
-  // Variables the statements are bound to.
-  std::string input_sha256;
-  std::int64_t found_input_id = 0;
-  InputRowData input_row;
-  std::string key_org_name;
-  std::string key_report_id;
-  std::string key_domain;
-  std::int64_t key_begin = 0;
-  std::int64_t key_end = 0;
-  std::vector<std::int64_t> found_report_ids;
-  std::vector<std::string> found_report_digests;
-  ReportRowData report_row;
-  std::int64_t new_report_id = 0;
-  std::vector<RecordRowData> record_rows;
-  RejectRowData reject_row;
-
-  std::unique_ptr<Statements> statements;
-};
-
 void Store::Impl::Build() {
   auto s = std::make_unique<Statements>(session);
   s->find_input << dialect.Sql("SELECT id FROM inputs WHERE sha256 = ?"), use(input_sha256),
@@ -341,6 +183,12 @@ void Store::Impl::Build() {
                                "last_seen = excluded.last_seen, "
                                "seen_count = rejects.seen_count + 1")),
       use(reject_row);
+  s->find_signature << dialect.Sql("SELECT id FROM signatures WHERE digest = ?"),
+      use(signature_row.digest), into(found_signature_id);
+  s->insert_signature << dialect.Sql("INSERT INTO signatures (" + ColumnList<SignatureRowData>() +
+                                     ") VALUES (" + PlaceholderList<SignatureRowData>() + ")" +
+                                     dialect.OnConflictDoNothing()),
+      use(signature_row);
   statements = std::move(s);
 }
 
@@ -412,9 +260,22 @@ std::optional<std::int64_t> Store::Impl::InsertReport() {
   return new_report_id;
 }
 
-void Store::Impl::InsertRecords(std::int64_t report_row_id, const model::Report& report) {
+void Store::Impl::InsertRecords(std::int64_t report_row_id, const model::Report& report,
+                                const model::ReportAnalysis* analysis) {
+  // Recorded first: a report without records is analysed too, and must not
+  // be offered for analysis again.
+  if (analysis != nullptr) {
+    session << dialect.Sql("UPDATE reports SET analysis_fingerprint = ? WHERE id = ?"),
+        bind(analysis->fingerprint), bind(report_row_id), now;
+  }
   if (report.records.empty()) return;  // a vector binding must not be empty
   FillRecordRows(report_row_id, report, record_rows);
+  if (analysis != nullptr) {
+    for (std::size_t k = 0; k < record_rows.size(); ++k) {
+      ApplyAnalysis(analysis->records[k], record_rows[k]);
+    }
+    AssignSignatures(record_rows);
+  }
   Statements& s = Prepared();
   if (!s.insert_records) {
     s.insert_records.emplace(session);
@@ -423,6 +284,9 @@ void Store::Impl::InsertRecords(std::int64_t report_row_id, const model::Report&
         use(record_rows);
   }
   s.insert_records->execute();
+}
+
+void Store::Impl::ReleaseRecordRows() {
   // The rows keep their buffers for the next report, but not without bound:
   // one report of 200,000 records would otherwise pin tens of megabytes.
   if (record_rows.capacity() > kKeptRecordRows) std::vector<RecordRowData>().swap(record_rows);
@@ -523,9 +387,13 @@ Result<std::int64_t> Store::PutInput(const InputRecord& input) {
 }
 
 Result<SaveResult> Store::SaveReport(std::int64_t input_id, const model::Report& report,
-                                     const std::string& content_digest, model::UnixTime now_time) {
+                                     const std::string& content_digest, model::UnixTime now_time,
+                                     const model::ReportAnalysis* analysis) {
   Impl& i = *impl_;
   return i.Run("save_report", [&]() -> Result<SaveResult> {
+    if (analysis != nullptr && analysis->records.size() != report.records.size()) {
+      return Status::Internal("the analysis does not match the report's records");
+    }
     if (const char* field = FindNulField(report)) {
       return Status::InvalidInput("nul_in_text", std::string("the report's ") + field +
                                                      " holds a NUL byte, which cannot be stored");
@@ -566,8 +434,14 @@ Result<SaveResult> Store::SaveReport(std::int64_t input_id, const model::Report&
       return Status::Unavailable("concurrent_write",
                                  "the report was being written by another process; retry");
     }
-    i.InsertRecords(*id, report);
+    i.InsertRecords(*id, report, analysis);
+    // A conflicting copy is kept but never counted: the first copy is.
+    if (analysis != nullptr && !first_copy) {
+      i.AddToRollups(i.key_domain, model::DayNumber(m.date_range.begin), m.org_name, i.record_rows,
+                     +1);
+    }
     tx.Commit();
+    i.ReleaseRecordRows();
     return SaveResult{first_copy ? SaveKind::kConflict : SaveKind::kNew, *id, first_copy};
   });
 }

@@ -49,6 +49,14 @@ BOOST_AUTO_TEST_CASE(networks_contain_their_addresses_only) {
   BOOST_TEST(IpNetwork::Parse("0.0.0.0/0")->Contains(*IpAddress::Parse("203.0.113.9")));
 }
 
+BOOST_AUTO_TEST_CASE(last_is_the_highest_address_of_the_block) {
+  BOOST_TEST(IpNetwork::Parse("192.0.2.0/28")->last().ToString() == "192.0.2.15");
+  BOOST_TEST(IpNetwork::Parse("10.0.0.0/9")->last().ToString() == "10.127.255.255");
+  BOOST_TEST(IpNetwork::Parse("2001:db8:10::/64")->last().ToString() ==
+             "2001:db8:10:0:ffff:ffff:ffff:ffff");
+  BOOST_TEST(IpNetwork::Parse("198.51.100.7")->last().ToString() == "198.51.100.7");
+}
+
 BOOST_AUTO_TEST_CASE(bare_address_is_a_host_network) {
   auto net = IpNetwork::Parse("198.51.100.7");
   BOOST_REQUIRE(net);

@@ -40,6 +40,7 @@ class IpAddress {
   auto operator<=>(const IpAddress&) const = default;
 
  private:
+  friend class IpNetwork;
   Family family_ = Family::kV4;
   std::array<std::uint8_t, 16> bytes_{};
 };
@@ -53,6 +54,8 @@ class IpNetwork {
 
   const IpAddress& address() const { return address_; }
   int prefix_length() const { return prefix_length_; }
+  // The highest address in the block.
+  IpAddress last() const;
   bool Contains(const IpAddress& ip) const;
   std::string ToString() const;
 

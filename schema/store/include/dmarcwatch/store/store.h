@@ -35,6 +35,7 @@
 #include <utility>
 #include <vector>
 
+#include "dmarcwatch/model/analysis.h"
 #include "dmarcwatch/model/report.h"
 #include "dmarcwatch/model/status.h"
 
@@ -121,6 +122,17 @@ struct RejectRow {
   std::uint64_t seen_count = 0;
 };
 
+// The rollup queries take a model::RollupQuery.
+using RollupFilter = model::RollupQuery;
+
+// A cached DNS answer, in the store's terms (analysis defines the meaning).
+struct DnsCacheEntry {
+  std::string rcode;
+  std::vector<std::string> values;
+  std::int64_t ttl = 0;
+  model::UnixTime expires_at = 0;
+};
+
 struct Totals {
   std::uint64_t inputs = 0;
   std::uint64_t reports = 0;
@@ -151,8 +163,8 @@ class Store {
   // holds a NUL byte; kUnavailable when another writer holds the database
   // longer than busy_timeout_ms. Nothing of the report is written on error.
   Result<SaveResult> SaveReport(std::int64_t input_id, const model::Report& report,
-                                        const std::string& content_digest,
-                                        model::UnixTime now);
+                                const std::string& content_digest, model::UnixTime now,
+                                const model::ReportAnalysis* analysis = nullptr);
 
   // Records a rejected payload. The same (input, chain, name, reason) seen
   // again bumps seen_count and takes the newer code and message instead of
@@ -176,6 +188,44 @@ class Store {
   // One stored report, rebuilt with all its fields and its records in row
   // order (absent optionals stay absent). kNotFound for an unknown row.
   Result<model::Report> GetReport(std::int64_t report_row_id);
+
+  // ---- Analysis and rollups ----------------------------------------------
+
+  // Replaces the analysis of a stored report's records and moves its
+  // contributions in the rollups accordingly, in one transaction.
+  // REQUIRES: analysis has one entry per record of the report.
+  Status ReplaceAnalysis(std::int64_t report_row_id, const model::ReportAnalysis& analysis);
+  // Reports (oldest first, ids above after_id) whose records were never
+  // analysed or were analysed with another configuration fingerprint.
+  Result<std::vector<std::int64_t>> ReportsToAnalyze(const std::string& fingerprint,
+                                                     std::int64_t after_id, std::uint32_t limit);
+  // Every stored report's row id, oldest first, above after_id.
+  Result<std::vector<std::int64_t>> ReportIds(std::int64_t after_id, std::uint32_t limit);
+  // The analysis stored with a report's records, in row order (entries of
+  // records never analysed have an empty path_key).
+  Result<model::ReportAnalysis> GetAnalysis(std::int64_t report_row_id);
+
+  // Per path over the filter's period (path_key in the filter is ignored).
+  Result<std::vector<model::PathTotals>> QueryPathTotals(const RollupFilter& filter);
+  // Per day, per path (or summed over paths when by_path is false).
+  Result<std::vector<model::DailyCounts>> QueryDaily(const RollupFilter& filter, bool by_path);
+  // Per path and reporter.
+  Result<std::vector<model::ReporterCounts>> QueryReporters(const RollupFilter& filter);
+  // Per path, source IP and signature, most messages first, at most
+  // filter.limit groups.
+  Result<std::vector<model::SourceCounts>> QuerySources(const RollupFilter& filter);
+  // The policy each domain published, from its newest report.
+  Result<std::vector<model::PublishedPolicy>> LatestPolicies();
+  // Policy domains that have analysed data, and the first and last day of
+  // it (DayNumber). first > last when there is none.
+  Result<std::vector<std::string>> Domains();
+  Result<std::pair<std::int64_t, std::int64_t>> DataDays(const std::optional<std::string>& domain);
+
+  // ---- DNS cache -----------------------------------------------------------
+  Result<std::optional<DnsCacheEntry>> GetDnsAnswer(const std::string& qtype,
+                                                    const std::string& name);
+  Status PutDnsAnswer(const std::string& qtype, const std::string& name,
+                      const DnsCacheEntry& entry);
 
   // Applied migrations, newest last: (version, name).
   Result<std::vector<std::pair<int, std::string>>> AppliedMigrations();

@@ -1,0 +1,583 @@
+// Store: record analysis, rollups and their queries, and the DNS cache.
+//
+// Rollups are sums over analysed records of counted reports (those that are
+// not conflicting copies). Every change to a record's analysis moves its
+// contribution in the same transaction: SaveReport adds (+1), and
+// ReplaceAnalysis removes the old (-1) and adds the new (+1), so the sums
+// always equal what a scan of the records would give.
+
+#include <Poco/Data/Statement.h>
+
+#include <algorithm>
+#include <limits>
+#include <map>
+#include <set>
+#include <tuple>
+
+#include "dmarcwatch/model/time.h"
+#include "json_text.h"
+#include "store_impl.h"
+
+namespace dmarcwatch::store {
+namespace {
+
+// Rollups hold counts as signed 64-bit sums; one row contributes at most
+// this much, so that adding and later subtracting it can never overflow.
+constexpr std::int64_t kMaxContribution = std::int64_t{1} << 48;
+
+struct Contribution {
+  std::int64_t messages = 0, dmarc_pass = 0, spf_aligned = 0, dkim_aligned = 0,
+               disagreements = 0, quarantined = 0, rejected = 0, row_count = 0;
+
+  void Add(const RecordRowData& row, int sign) {
+    const std::int64_t n = std::min(row.count, kMaxContribution) * sign;
+    auto flag = [](const NullableInt& v) { return !v.isNull() && v.value() != 0; };
+    // One report may hold more rows of the largest count than an int64_t
+    // sum of them holds, so the sum saturates at +-INT64_MAX. All rows of
+    // one contribution have the same sign, so the contribution removed
+    // later (the same rows, sign -1) is still exactly the one added.
+    auto add = [n](std::int64_t& sum) {
+      constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+      if (__builtin_add_overflow(sum, n, &sum)) sum = n > 0 ? kMax : -kMax;
+    };
+    add(messages);
+    if (flag(row.dmarc_pass)) add(dmarc_pass);
+    if (flag(row.spf_aligned)) add(spf_aligned);
+    if (flag(row.dkim_aligned)) add(dkim_aligned);
+    if (flag(row.disagrees)) add(disagreements);
+    if (row.disposition == "quarantine") add(quarantined);
+    if (row.disposition == "reject") add(rejected);
+    row_count += sign;
+  }
+  template <typename Row>
+  void CopyTo(Row& r) const {
+    r.messages = messages;
+    r.dmarc_pass = dmarc_pass;
+    r.spf_aligned = spf_aligned;
+    r.dkim_aligned = dkim_aligned;
+    r.disagreements = disagreements;
+    r.quarantined = quarantined;
+    r.rejected = rejected;
+    r.row_count = row_count;
+  }
+};
+
+std::uint64_t Unsigned(std::int64_t v) { return v < 0 ? 0 : static_cast<std::uint64_t>(v); }
+
+// The counted columns, summed, in the order CountsRow extracts them.
+std::string CountsSelect(const Dialect& d) {
+  std::string out;
+  for (const char* c : {"messages", "dmarc_pass", "spf_aligned", "dkim_aligned", "disagreements",
+                        "quarantined", "rejected", "row_count"}) {
+    if (!out.empty()) out += ", ";
+    out += d.SumBigint(c);
+  }
+  return out;
+}
+
+// Appends "AND ..." conditions of a RollupFilter (table alias optional)
+// and binds their values in the same order.
+class FilterSql {
+ public:
+  FilterSql(const RollupFilter& f, bool with_path) : f_(f), with_path_(with_path) {}
+  std::string Where() const {
+    std::string w = " WHERE day >= ? AND day <= ?";
+    if (f_.domain) w += " AND domain = ?";
+    if (with_path_ && f_.path_key) w += " AND path_key = ?";
+    return w;
+  }
+  void Bind(Poco::Data::Statement& st) const {
+    st.addBind(bind(f_.from_day));
+    st.addBind(bind(f_.to_day));
+    if (f_.domain) st.addBind(bind(model::AsciiLower(*f_.domain)));
+    if (with_path_ && f_.path_key) st.addBind(bind(*f_.path_key));
+  }
+
+ private:
+  const RollupFilter& f_;
+  bool with_path_;
+};
+
+model::Counts ToCounts(const std::vector<std::int64_t>& c) {
+  model::Counts out;
+  out.messages = Unsigned(c[0]);
+  out.dmarc_pass = Unsigned(c[1]);
+  out.spf_aligned = Unsigned(c[2]);
+  out.dkim_aligned = Unsigned(c[3]);
+  out.disagreements = Unsigned(c[4]);
+  out.quarantined = Unsigned(c[5]);
+  out.rejected = Unsigned(c[6]);
+  out.rows = Unsigned(c[7]);
+  return out;
+}
+
+// Eight parallel count columns extracted from one query.
+struct CountColumns {
+  std::vector<std::int64_t> col[8];
+  void Into(Poco::Data::Statement& st) {
+    for (auto& c : col) st.addExtract(into(c));
+  }
+  model::Counts Row(std::size_t i) const {
+    std::vector<std::int64_t> v;
+    for (const auto& c : col) v.push_back(c[i]);
+    return ToCounts(v);
+  }
+};
+
+}  // namespace
+
+void Store::Impl::AssignSignatures(std::vector<RecordRowData>& rows) {
+  Statements& s = Prepared();
+  for (RecordRowData& row : rows) {
+    if (!row.analysed()) continue;
+    signature_row = SignatureOf(row);
+    auto cached = signature_ids.find(signature_row.digest);
+    if (cached == signature_ids.end()) {
+      cached = pending_signature_ids.find(signature_row.digest);
+      if (cached == pending_signature_ids.end()) {
+        found_signature_id = 0;
+        if (s.find_signature.execute() == 0) {
+          s.insert_signature.execute();
+          s.find_signature.execute();
+        }
+        if (signature_ids.size() + pending_signature_ids.size() > kMaxCachedSignatures) {
+          signature_ids.clear();
+        }
+        cached = pending_signature_ids.emplace(signature_row.digest, found_signature_id).first;
+      }
+    }
+    row.signature_id = cached->second;
+  }
+}
+
+void Store::Impl::AddToRollups(const std::string& domain, std::int64_t day,
+                               const std::string& reporter, const std::vector<RecordRowData>& rows,
+                               int sign) {
+  // Sum the report's rows per key first: a report holds many rows for the
+  // same path, and one upsert per key is cheaper than one per row.
+  std::map<std::string, std::pair<const RecordRowData*, Contribution>> daily;
+  std::map<std::tuple<std::string, std::string, std::int64_t>, Contribution> sources;
+  for (const RecordRowData& row : rows) {
+    if (!row.analysed()) continue;
+    auto& d = daily[row.path_key.value()];
+    if (d.first == nullptr) d.first = &row;
+    d.second.Add(row, sign);
+    const std::int64_t sig = row.signature_id.isNull() ? 0 : row.signature_id.value();
+    sources[{row.path_key.value(), row.source_ip, sig}].Add(row, sign);
+  }
+  if (daily.empty()) return;
+
+  daily_rows.clear();
+  for (const auto& [key, entry] : daily) {
+    RollupDailyRowData r;
+    r.domain = domain;
+    r.day = day;
+    r.path_key = key;
+    r.reporter = reporter;
+    const RecordRowData& first = *entry.first;
+    r.path_kind = first.path_kind.isNull() ? "unknown" : first.path_kind.value();
+    r.path_name = first.path_name.isNull() ? "" : first.path_name.value();
+    r.provider = first.provider.isNull() ? "" : first.provider.value();
+    entry.second.CopyTo(r);
+    daily_rows.push_back(std::move(r));
+  }
+  source_rows.clear();
+  for (const auto& [key, c] : sources) {
+    RollupSourceRowData r;
+    r.domain = domain;
+    r.day = day;
+    r.path_key = std::get<0>(key);
+    r.source_ip = std::get<1>(key);
+    r.signature_id = std::get<2>(key);
+    c.CopyTo(r);
+    source_rows.push_back(std::move(r));
+  }
+
+  Statements& s = Prepared();
+  const std::string add =
+      "messages = {t}.messages + excluded.messages, "
+      "dmarc_pass = {t}.dmarc_pass + excluded.dmarc_pass, "
+      "spf_aligned = {t}.spf_aligned + excluded.spf_aligned, "
+      "dkim_aligned = {t}.dkim_aligned + excluded.dkim_aligned, "
+      "disagreements = {t}.disagreements + excluded.disagreements, "
+      "quarantined = {t}.quarantined + excluded.quarantined, "
+      "rejected = {t}.rejected + excluded.rejected, "
+      "row_count = {t}.row_count + excluded.row_count";
+  auto assignments = [&](const std::string& table) {
+    std::string out = add;
+    for (std::size_t at = out.find("{t}"); at != std::string::npos; at = out.find("{t}", at)) {
+      out.replace(at, 3, table);
+    }
+    return out;
+  };
+  if (!s.upsert_daily) {
+    s.upsert_daily.emplace(session);
+    *s.upsert_daily << dialect.Sql("INSERT INTO rollup_daily (" +
+                                   ColumnList<RollupDailyRowData>() + ") VALUES (" +
+                                   PlaceholderList<RollupDailyRowData>() + ")" +
+                                   dialect.OnConflictUpdate("domain, day, path_key, reporter",
+                                                            assignments("rollup_daily"))),
+        use(daily_rows);
+  }
+  if (!s.upsert_sources) {
+    s.upsert_sources.emplace(session);
+    *s.upsert_sources << dialect.Sql(
+        "INSERT INTO rollup_sources (" + ColumnList<RollupSourceRowData>() + ") VALUES (" +
+        PlaceholderList<RollupSourceRowData>() + ")" +
+        dialect.OnConflictUpdate("domain, day, path_key, source_ip, signature_id",
+                                 assignments("rollup_sources"))),
+        use(source_rows);
+  }
+  s.upsert_daily->execute();
+  s.upsert_sources->execute();
+  if (sign < 0) {
+    // Keys whose last row moved elsewhere.
+    session << dialect.Sql("DELETE FROM rollup_daily WHERE domain = ? AND day = ? AND row_count <= 0"),
+        bind(domain), bind(day), now;
+    session << dialect.Sql(
+        "DELETE FROM rollup_sources WHERE domain = ? AND day = ? AND row_count <= 0"),
+        bind(domain), bind(day), now;
+  }
+}
+
+Status Store::ReplaceAnalysis(std::int64_t report_row_id, const model::ReportAnalysis& analysis) {
+  Impl& i = *impl_;
+  return i.Run("replace_analysis", [&]() -> Status {
+    Impl::WriteTransaction tx(i);
+    std::string domain, org_name;
+    std::int64_t begin_at = 0;
+    Poco::Nullable<std::int64_t> duplicate_of;
+    Poco::Data::Statement head(i.session);
+    head << i.dialect.Sql("SELECT domain, org_name, begin_at, duplicate_of FROM reports WHERE id = ?"),
+        into(domain), into(org_name), into(begin_at), into(duplicate_of), bind(report_row_id);
+    if (head.execute() == 0) return Status::NotFound("no report " + std::to_string(report_row_id));
+
+    std::vector<RecordRowData> rows;
+    i.session << i.dialect.Sql("SELECT " + ColumnList<RecordRowData>() +
+                               " FROM records WHERE report_row_id = ? ORDER BY row_index"),
+        into(rows), bind(report_row_id), now;
+    if (rows.size() != analysis.records.size()) {
+      return Status::Internal("the analysis does not match the stored records of report " +
+                              std::to_string(report_row_id));
+    }
+    const bool counted = duplicate_of.isNull();
+    const std::int64_t day = model::DayNumber(begin_at);
+    if (counted) i.AddToRollups(domain, day, org_name, rows, -1);
+
+    for (std::size_t k = 0; k < rows.size(); ++k) ApplyAnalysis(analysis.records[k], rows[k]);
+    i.AssignSignatures(rows);
+    std::vector<RecordAnalysisUpdateData> updates(rows.size());
+    for (std::size_t k = 0; k < rows.size(); ++k) {
+      const RecordRowData& r = rows[k];
+      RecordAnalysisUpdateData& u = updates[k];
+      u.path_key = r.path_key;
+      u.path_kind = r.path_kind;
+      u.path_name = r.path_name;
+      u.provider = r.provider;
+      u.attribution_rule = r.attribution_rule;
+      u.evidence = r.evidence;
+      u.spf_aligned = r.spf_aligned;
+      u.dkim_aligned = r.dkim_aligned;
+      u.dmarc_pass = r.dmarc_pass;
+      u.disagrees = r.disagrees;
+      u.signature_id = r.signature_id;
+      u.report_row_id = report_row_id;
+      u.row_index = r.row_index;
+    }
+    if (!updates.empty()) {
+      i.session << i.dialect.Sql(
+          "UPDATE records SET path_key = ?, path_kind = ?, path_name = ?, provider = ?, "
+          "attribution_rule = ?, evidence = ?, spf_aligned = ?, dkim_aligned = ?, "
+          "dmarc_pass = ?, disagrees = ?, signature_id = ? "
+          "WHERE report_row_id = ? AND row_index = ?"),
+          use(updates), now;
+    }
+    if (counted) i.AddToRollups(domain, day, org_name, rows, +1);
+    std::string fingerprint = analysis.fingerprint;
+    i.session << i.dialect.Sql("UPDATE reports SET analysis_fingerprint = ? WHERE id = ?"),
+        use(fingerprint), bind(report_row_id), now;
+    tx.Commit();
+    return Status::Ok();
+  });
+}
+
+Result<std::vector<std::int64_t>> Store::ReportsToAnalyze(const std::string& fingerprint,
+                                                         std::int64_t after_id,
+                                                         std::uint32_t limit) {
+  Impl& i = *impl_;
+  return i.Run("reports_to_analyze", [&]() -> Result<std::vector<std::int64_t>> {
+    std::vector<std::int64_t> ids;
+    std::string fp = fingerprint;
+    i.session << i.dialect.Sql(
+        "SELECT id FROM reports WHERE id > ? AND "
+        "(analysis_fingerprint IS NULL OR analysis_fingerprint <> ?) ORDER BY id LIMIT ?"),
+        into(ids), bind(after_id), use(fp), bind(std::int64_t{limit}), now;
+    return ids;
+  });
+}
+
+Result<std::vector<std::int64_t>> Store::ReportIds(std::int64_t after_id, std::uint32_t limit) {
+  Impl& i = *impl_;
+  return i.Run("report_ids", [&]() -> Result<std::vector<std::int64_t>> {
+    std::vector<std::int64_t> ids;
+    i.session << i.dialect.Sql("SELECT id FROM reports WHERE id > ? ORDER BY id LIMIT ?"),
+        into(ids), bind(after_id), bind(std::int64_t{limit}), now;
+    return ids;
+  });
+}
+
+Result<model::ReportAnalysis> Store::GetAnalysis(std::int64_t report_row_id) {
+  Impl& i = *impl_;
+  return i.Run("get_analysis", [&]() -> Result<model::ReportAnalysis> {
+    Poco::Nullable<std::string> fingerprint;
+    Poco::Data::Statement head(i.session);
+    head << i.dialect.Sql("SELECT analysis_fingerprint FROM reports WHERE id = ?"),
+        into(fingerprint), bind(report_row_id);
+    if (head.execute() == 0) return Status::NotFound("no report " + std::to_string(report_row_id));
+    std::vector<RecordRowData> rows;
+    i.session << i.dialect.Sql("SELECT " + ColumnList<RecordRowData>() +
+                               " FROM records WHERE report_row_id = ? ORDER BY row_index"),
+        into(rows), bind(report_row_id), now;
+    model::ReportAnalysis out;
+    if (!fingerprint.isNull()) out.fingerprint = fingerprint.value();
+    for (const RecordRowData& r : rows) out.records.push_back(AnalysisFromRow(r));
+    return out;
+  });
+}
+
+Result<std::vector<model::PathTotals>> Store::QueryPathTotals(const RollupFilter& filter) {
+  Impl& i = *impl_;
+  return i.Run("query_path_totals", [&]() -> Result<std::vector<model::PathTotals>> {
+    const FilterSql where(filter, false);
+    std::vector<std::string> keys, kinds, names, providers;
+    std::vector<std::int64_t> reporters, first, last;
+    CountColumns counts;
+    Poco::Data::Statement st(i.session);
+    st << i.dialect.Sql("SELECT path_key, MIN(path_kind), MIN(path_name), MIN(provider), " +
+                        CountsSelect(i.dialect) +
+                        ", COUNT(DISTINCT reporter), MIN(day), MAX(day) FROM rollup_daily" +
+                        where.Where() + " GROUP BY path_key ORDER BY path_key"),
+        into(keys), into(kinds), into(names), into(providers);
+    counts.Into(st);
+    st.addExtract(into(reporters));
+    st.addExtract(into(first));
+    st.addExtract(into(last));
+    where.Bind(st);
+    st.execute();
+
+    std::vector<std::string> source_keys;
+    std::vector<std::int64_t> source_counts;
+    Poco::Data::Statement src(i.session);
+    src << i.dialect.Sql("SELECT path_key, COUNT(DISTINCT source_ip) FROM rollup_sources" +
+                         where.Where() + " GROUP BY path_key"),
+        into(source_keys), into(source_counts);
+    where.Bind(src);
+    src.execute();
+    std::map<std::string, std::int64_t> sources;
+    for (std::size_t k = 0; k < source_keys.size(); ++k) sources[source_keys[k]] = source_counts[k];
+
+    std::vector<model::PathTotals> out;
+    for (std::size_t k = 0; k < keys.size(); ++k) {
+      model::PathTotals t;
+      t.path = {keys[k], model::PathKindFromString(kinds[k]), names[k], providers[k]};
+      t.counts = counts.Row(k);
+      t.reporters = Unsigned(reporters[k]);
+      t.sources = Unsigned(sources[keys[k]]);
+      t.first_day = first[k];
+      t.last_day = last[k];
+      if (t.counts.rows == 0) continue;
+      out.push_back(std::move(t));
+    }
+    return out;
+  });
+}
+
+Result<std::vector<model::DailyCounts>> Store::QueryDaily(const RollupFilter& filter,
+                                                         bool by_path) {
+  Impl& i = *impl_;
+  return i.Run("query_daily", [&]() -> Result<std::vector<model::DailyCounts>> {
+    const FilterSql where(filter, true);
+    std::vector<std::int64_t> days;
+    std::vector<std::string> keys;
+    CountColumns counts;
+    Poco::Data::Statement st(i.session);
+    const std::string key = by_path ? "path_key" : "''";
+    st << i.dialect.Sql("SELECT day, " + key + ", " + CountsSelect(i.dialect) +
+                        " FROM rollup_daily" + where.Where() + " GROUP BY day" +
+                        (by_path ? ", path_key" : "") + " ORDER BY day" +
+                        (by_path ? ", path_key" : "")),
+        into(days), into(keys);
+    counts.Into(st);
+    where.Bind(st);
+    st.execute();
+    std::vector<model::DailyCounts> out;
+    for (std::size_t k = 0; k < days.size(); ++k) {
+      out.push_back({days[k], keys[k], counts.Row(k)});
+    }
+    return out;
+  });
+}
+
+Result<std::vector<model::ReporterCounts>> Store::QueryReporters(const RollupFilter& filter) {
+  Impl& i = *impl_;
+  return i.Run("query_reporters", [&]() -> Result<std::vector<model::ReporterCounts>> {
+    const FilterSql where(filter, true);
+    std::vector<std::string> keys, reporters;
+    CountColumns counts;
+    Poco::Data::Statement st(i.session);
+    st << i.dialect.Sql("SELECT path_key, reporter, " + CountsSelect(i.dialect) +
+                        " FROM rollup_daily" + where.Where() +
+                        " GROUP BY path_key, reporter ORDER BY path_key, reporter"),
+        into(keys), into(reporters);
+    counts.Into(st);
+    where.Bind(st);
+    st.execute();
+    std::vector<model::ReporterCounts> out;
+    for (std::size_t k = 0; k < keys.size(); ++k) {
+      out.push_back({keys[k], reporters[k], counts.Row(k)});
+    }
+    return out;
+  });
+}
+
+Result<std::vector<model::SourceCounts>> Store::QuerySources(const RollupFilter& filter) {
+  Impl& i = *impl_;
+  return i.Run("query_sources", [&]() -> Result<std::vector<model::SourceCounts>> {
+    const FilterSql where(filter, true);
+    std::vector<std::string> keys, ips;
+    std::vector<std::int64_t> sig_ids, first, last;
+    CountColumns counts;
+    Poco::Data::Statement st(i.session);
+    st << i.dialect.Sql("SELECT path_key, source_ip, signature_id, " + CountsSelect(i.dialect) +
+                        ", MIN(day), MAX(day) FROM rollup_sources" + where.Where() +
+                        " GROUP BY path_key, source_ip, signature_id ORDER BY " +
+                        i.dialect.SumBigint("messages") +
+                        " DESC, path_key, source_ip, signature_id LIMIT ?"),
+        into(keys), into(ips), into(sig_ids);
+    counts.Into(st);
+    st.addExtract(into(first));
+    st.addExtract(into(last));
+    where.Bind(st);
+    st.addBind(bind(std::int64_t{filter.limit}));
+    st.execute();
+
+    // The signatures of these groups, each read once.
+    std::map<std::int64_t, model::AuthSignature> signatures;
+    for (std::int64_t id : std::set<std::int64_t>(sig_ids.begin(), sig_ids.end())) {
+      SignatureRowData row;
+      Poco::Data::Statement sig(i.session);
+      sig << i.dialect.Sql("SELECT " + ColumnList<SignatureRowData>() +
+                           " FROM signatures WHERE id = ?"),
+          into(row), bind(id);
+      if (sig.execute() > 0) signatures[id] = FromSignatureRow(row);
+    }
+
+    std::vector<model::SourceCounts> out;
+    for (std::size_t k = 0; k < keys.size(); ++k) {
+      model::SourceCounts s;
+      s.path_key = keys[k];
+      if (auto ip = model::IpAddress::Parse(ips[k])) s.ip = *ip;
+      s.signature = signatures[sig_ids[k]];
+      s.counts = counts.Row(k);
+      s.first_day = first[k];
+      s.last_day = last[k];
+      if (s.counts.rows == 0) continue;
+      out.push_back(std::move(s));
+    }
+    return out;
+  });
+}
+
+Result<std::vector<model::PublishedPolicy>> Store::LatestPolicies() {
+  Impl& i = *impl_;
+  return i.Run("latest_policies", [&]() -> Result<std::vector<model::PublishedPolicy>> {
+    std::vector<std::int64_t> ids;
+    i.session << "SELECT r.id FROM reports r WHERE r.duplicate_of IS NULL AND r.id = "
+                 "(SELECT r2.id FROM reports r2 WHERE r2.domain = r.domain AND "
+                 "r2.duplicate_of IS NULL ORDER BY r2.end_at DESC, r2.id DESC LIMIT 1) "
+                 "ORDER BY r.domain",
+        into(ids), now;
+    std::vector<model::PublishedPolicy> out;
+    for (std::int64_t id : ids) {
+      ReportRowData row;
+      Poco::Data::Statement st(i.session);
+      st << i.dialect.Sql("SELECT " + ColumnList<ReportRowData>() + " FROM reports WHERE id = ?"),
+          into(row), bind(id);
+      if (st.execute() == 0) continue;
+      model::Report r = FromRows(row, {});
+      model::PublishedPolicy p;
+      p.domain = row.domain;
+      p.policy = r.policy_published;
+      p.as_of = row.end_at;
+      out.push_back(std::move(p));
+    }
+    return out;
+  });
+}
+
+Result<std::vector<std::string>> Store::Domains() {
+  Impl& i = *impl_;
+  return i.Run("domains", [&]() -> Result<std::vector<std::string>> {
+    std::vector<std::string> domains;
+    i.session << "SELECT DISTINCT domain FROM rollup_daily ORDER BY domain", into(domains), now;
+    return domains;
+  });
+}
+
+Result<std::pair<std::int64_t, std::int64_t>> Store::DataDays(
+    const std::optional<std::string>& domain) {
+  Impl& i = *impl_;
+  return i.Run("data_days", [&]() -> Result<std::pair<std::int64_t, std::int64_t>> {
+    Poco::Nullable<std::int64_t> first, last;
+    Poco::Data::Statement st(i.session);
+    if (domain) {
+      st << i.dialect.Sql("SELECT MIN(day), MAX(day) FROM rollup_daily WHERE domain = ?"),
+          into(first), into(last), bind(model::AsciiLower(*domain));
+    } else {
+      st << "SELECT MIN(day), MAX(day) FROM rollup_daily", into(first), into(last);
+    }
+    st.execute();
+    if (first.isNull() || last.isNull()) return std::pair<std::int64_t, std::int64_t>{1, 0};
+    return std::pair<std::int64_t, std::int64_t>{first.value(), last.value()};
+  });
+}
+
+Result<std::optional<DnsCacheEntry>> Store::GetDnsAnswer(const std::string& qtype,
+                                                         const std::string& name) {
+  Impl& i = *impl_;
+  return i.Run("get_dns_answer", [&]() -> Result<std::optional<DnsCacheEntry>> {
+    std::string rcode, answer;
+    std::int64_t ttl = 0, expires_at = 0;
+    Poco::Data::Statement st(i.session);
+    st << i.dialect.Sql(
+        "SELECT rcode, answer, ttl, expires_at FROM dns_cache WHERE qtype = ? AND name = ?"),
+        into(rcode), into(answer), into(ttl), into(expires_at), bind(qtype), bind(name);
+    if (st.execute() == 0) return std::optional<DnsCacheEntry>();
+    DnsCacheEntry e;
+    e.rcode = rcode;
+    e.values = DecodeStringArray(answer);
+    e.ttl = ttl;
+    e.expires_at = expires_at;
+    return std::optional<DnsCacheEntry>(std::move(e));
+  });
+}
+
+Status Store::PutDnsAnswer(const std::string& qtype, const std::string& name,
+                           const DnsCacheEntry& entry) {
+  Impl& i = *impl_;
+  return i.Run("put_dns_answer", [&]() -> Status {
+    std::string type = qtype, n = name, rcode = entry.rcode;
+    std::string answer = EncodeStringArray(entry.values);
+    std::int64_t ttl = entry.ttl, expires_at = entry.expires_at;
+    i.session << i.dialect.Sql(
+        "INSERT INTO dns_cache (qtype, name, rcode, answer, ttl, expires_at) "
+        "VALUES (?, ?, ?, ?, ?, ?)" +
+        i.dialect.OnConflictUpdate("qtype, name",
+                                   "rcode = excluded.rcode, answer = excluded.answer, "
+                                   "ttl = excluded.ttl, expires_at = excluded.expires_at")),
+        use(type), use(n), use(rcode), use(answer), use(ttl), use(expires_at), now;
+    return Status::Ok();
+  });
+}
+
+}  // namespace dmarcwatch::store

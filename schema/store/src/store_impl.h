@@ -1,0 +1,230 @@
+#pragma once
+// The store's private parts shared by its source files: the Impl behind
+// Store, its single exception-to-Status mapping, and the prepared
+// statements of the write path. Not part of the module's interface.
+
+#include <Poco/Data/Session.h>
+#include <Poco/Data/Statement.h>
+#include <Poco/Exception.h>
+#include <Poco/Logger.h>
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "dialect.h"
+#include "dmarcwatch/model/text.h"
+#include "dmarcwatch/store/store.h"
+#include "rows.h"
+
+namespace dmarcwatch::store {
+
+using Poco::Data::Keywords::bind;
+using Poco::Data::Keywords::into;
+using Poco::Data::Keywords::now;
+using Poco::Data::Keywords::use;
+
+inline constexpr const char* kLoggerName = "dmarc.store";
+inline constexpr std::size_t kKeptRecordRows = 4096;
+
+// A value from outside (a path, a driver message) made safe for one quoted
+// log field.
+inline std::string LogValue(std::string_view s) {
+  std::string out = model::Printable(s);
+  for (char& c : out) {
+    if (c == '"') c = '\'';
+  }
+  return out;
+}
+
+template <typename T>
+inline bool Is(const Poco::Exception& e) {
+  return dynamic_cast<const T*>(&e) != nullptr;
+}
+
+// The single mapping from Poco exceptions to our codes (STYLE.md, Errors).
+Status MapException(const Poco::Exception& e, Backend backend);
+
+// Runs one public operation: its single catch site. A Poco exception
+// becomes a Status and is logged once; on_exception then cleans up after
+// the failure.
+template <typename Fn, typename OnException>
+auto Guard(Poco::Logger& log, Backend backend, const char* op, Fn&& fn, OnException&& on_exception)
+    -> decltype(fn()) {
+  Status failure;
+  try {
+    return fn();
+  } catch (const Poco::Exception& e) {
+    failure = MapException(e, backend);
+  } catch (const std::exception& e) {
+    failure = Status::Internal(model::Printable(e.what()));
+  }
+  on_exception();
+  log.error(std::string("event=store_failed op=") + op +
+            " code=" + std::string(StatusCodeName(failure.code())) + " reason=" + failure.reason() +
+            " detail=\"" + LogValue(failure.message()) + "\"");
+  return failure;
+}
+
+template <typename Fn>
+auto Guard(Poco::Logger& log, Backend backend, const char* op, Fn&& fn) -> decltype(fn()) {
+  return Guard(log, backend, op, std::forward<Fn>(fn), [] {});
+}
+
+struct Store::Impl {
+  // The statements every save re-executes. Built once per Store (and again
+  // after a failure, see Run). Each holds references to the bound
+  // variables below, so an Impl never moves.
+  //
+  // Poco 1.11's SQLite connector prepares a Statement's SQL again on every
+  // execute() (a finished statement is reset, which finalizes the
+  // sqlite3_stmt, and compiled anew), so "prepared once" saves building the
+  // Statement, not sqlite3_prepare. Records are therefore bound as a
+  // vector: one execute() prepares once and binds and steps once per row.
+  struct Statements {
+    explicit Statements(Poco::Data::Session& session)
+        : find_input(session),
+          insert_input(session),
+          find_report_key(session),
+          insert_report(session),
+          last_insert_id(session),
+          upsert_reject(session),
+          find_signature(session),
+          insert_signature(session) {}
+    Poco::Data::Statement find_input;
+    Poco::Data::Statement insert_input;
+    Poco::Data::Statement find_report_key;
+    Poco::Data::Statement insert_report;
+    Poco::Data::Statement last_insert_id;
+    // Built at the first report with records: Poco refuses to bind an
+    // empty vector.
+    std::optional<Poco::Data::Statement> insert_records;
+    Poco::Data::Statement upsert_reject;
+    // Analysis: signatures are looked up one at a time (most come from the
+    // cache); rollup contributions are upserted as vectors.
+    Poco::Data::Statement find_signature;
+    Poco::Data::Statement insert_signature;
+    std::optional<Poco::Data::Statement> upsert_daily;
+    std::optional<Poco::Data::Statement> upsert_sources;
+  };
+
+  Impl(const StoreOptions& opts, Dialect d, const Poco::Data::Session& s)
+      : options(opts), dialect(std::move(d)), session(s), log(Poco::Logger::get(kLoggerName)) {}
+
+  Statements& Prepared() {
+    if (!statements) Build();
+    return *statements;
+  }
+
+  void Build();
+  Status Configure();
+  Result<int> Migrate();  // the number of migrations applied
+  std::optional<std::int64_t> InsertReport();
+  // Fills record_rows from the report (and its analysis) and inserts them.
+  void InsertRecords(std::int64_t report_row_id, const model::Report& report,
+                     const model::ReportAnalysis* analysis);
+  void ReleaseRecordRows();
+  // Sets signature_id on analysed rows, storing signatures not seen before.
+  // REQUIRES: an open write transaction.
+  void AssignSignatures(std::vector<RecordRowData>& rows);
+  // Adds (sign +1) or removes (sign -1) the rows' contributions to the
+  // rollups of one report. Rows not analysed are skipped.
+  // REQUIRES: an open write transaction; signature ids assigned.
+  void AddToRollups(const std::string& domain, std::int64_t day, const std::string& reporter,
+                    const std::vector<RecordRowData>& rows, int sign);
+
+  // Runs one public operation (see Guard). After an exception the prebuilt
+  // statements are dropped and rebuilt on next use, because a Statement
+  // that threw mid-execute stays "still executing" and refuses every later
+  // execute().
+  template <typename Fn>
+  auto Run(const char* op, Fn&& fn) -> decltype(fn()) {
+    return Guard(log, dialect.backend, op, std::forward<Fn>(fn), [this] {
+      statements.reset();
+      pending_signature_ids.clear();
+    });
+  }
+
+  // Executes `sql` (with `?` placeholders) once.
+  void Exec(std::string_view sql) { session << dialect.Sql(sql), now; }
+
+  // A write transaction: begun at construction, rolled back at destruction
+  // unless committed. On SQLite this is BEGIN IMMEDIATE, so the wait for
+  // another writer happens here, before anything is read or written.
+  class WriteTransaction {
+   public:
+    explicit WriteTransaction(Impl& impl) : impl_(impl) { impl_.Exec(impl_.dialect.begin_write); }
+    ~WriteTransaction() {
+      if (open_) Rollback();
+    }
+    WriteTransaction(const WriteTransaction&) = delete;
+    WriteTransaction& operator=(const WriteTransaction&) = delete;
+
+    void Commit() {
+      impl_.Exec("COMMIT");
+      open_ = false;
+      // Signatures stored by this transaction are now safe to remember.
+      impl_.signature_ids.insert(impl_.pending_signature_ids.begin(),
+                                 impl_.pending_signature_ids.end());
+      impl_.pending_signature_ids.clear();
+    }
+    // Never throws: SQLite may already have rolled back by itself after an
+    // I/O error, and then ROLLBACK fails with "no transaction is active".
+    void Rollback() noexcept {
+      open_ = false;
+      impl_.pending_signature_ids.clear();
+      try {
+        impl_.Exec("ROLLBACK");
+      } catch (const Poco::Exception& e) {
+        impl_.log.debug("event=rollback_skipped detail=\"" + LogValue(e.displayText()) + "\"");
+      } catch (...) {
+        impl_.log.error("event=rollback_failed");
+      }
+    }
+
+   private:
+    Impl& impl_;
+    bool open_ = true;
+  };
+
+  StoreOptions options;
+  Dialect dialect;
+  Poco::Data::Session session;
+  Poco::Logger& log;
+
+  // Variables the statements are bound to.
+  std::string input_sha256;
+  std::int64_t found_input_id = 0;
+  InputRowData input_row;
+  std::string key_org_name;
+  std::string key_report_id;
+  std::string key_domain;
+  std::int64_t key_begin = 0;
+  std::int64_t key_end = 0;
+  std::vector<std::int64_t> found_report_ids;
+  std::vector<std::string> found_report_digests;
+  ReportRowData report_row;
+  std::int64_t new_report_id = 0;
+  std::vector<RecordRowData> record_rows;
+  RejectRowData reject_row;
+  SignatureRowData signature_row;
+  std::int64_t found_signature_id = 0;
+  std::vector<RollupDailyRowData> daily_rows;
+  std::vector<RollupSourceRowData> source_rows;
+
+  // digest -> signatures.id, for signatures committed to the database, and
+  // for those inserted by the open transaction (forgotten if it rolls back).
+  // Bounded: cleared when it grows past kMaxCachedSignatures.
+  std::map<std::string, std::int64_t> signature_ids;
+  std::map<std::string, std::int64_t> pending_signature_ids;
+  static constexpr std::size_t kMaxCachedSignatures = 200000;
+
+  std::unique_ptr<Statements> statements;
+};
+
+
+}  // namespace dmarcwatch::store

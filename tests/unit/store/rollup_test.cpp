@@ -1,0 +1,1589 @@
+#include <Poco/Data/SQLite/Connector.h>
+#include <Poco/Data/Session.h>
+
+#include <algorithm>
+#include <boost/test/unit_test.hpp>
+#include <cctype>
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <set>
+#include <sstream>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "dmarcwatch/model/analysis.h"
+#include "dmarcwatch/model/report.h"
+#include "dmarcwatch/model/status.h"
+#include "dmarcwatch/model/text.h"
+#include "dmarcwatch/model/time.h"
+#include "dmarcwatch/store/store.h"
+
+// Record analysis and the rollups kept from it, against real SQLite (a
+// file in a fresh temporary directory, or ":memory:"). The rollups are
+// always checked against sums computed here, by hand or from the stored
+// reports and analyses themselves; a second Poco::Data connection stands
+// for another program where a test needs one (an older dmarcwatch, or a
+// fault).
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace m = dmarcwatch::model;
+using dmarcwatch::Status;
+using dmarcwatch::StatusCode;
+using dmarcwatch::store::DnsCacheEntry;
+using dmarcwatch::store::InputRecord;
+using dmarcwatch::store::ReportFilter;
+using dmarcwatch::store::RollupFilter;
+using dmarcwatch::store::SaveKind;
+using dmarcwatch::store::Store;
+using dmarcwatch::store::StoreOptions;
+using Poco::Data::Keywords::now;
+
+template <typename T>
+std::string Why(const dmarcwatch::Result<T> &r) {
+  return r.ok() ? std::string("ok") : r.status().ToString();
+}
+
+constexpr m::UnixTime kDay0 = 1718236800;  // 2024-06-13T00:00:00Z
+constexpr std::int64_t kDayNumber0 = 19887;
+constexpr std::uint64_t kInt64Max =
+    static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "dmarcwatch-rollup-XXXXXX").string();
+    BOOST_REQUIRE(::mkdtemp(pattern.data()) != nullptr);
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  TempDir(const TempDir &) = delete;
+  TempDir &operator=(const TempDir &) = delete;
+  std::string File(const std::string &name) const { return (path_ / name).string(); }
+
+ private:
+  fs::path path_;
+};
+
+std::unique_ptr<Store> OpenStore(const std::string &database) {
+  StoreOptions options;
+  options.database = database;
+  options.busy_timeout_ms = 2000;
+  auto opened = Store::Open(options);
+  BOOST_REQUIRE_MESSAGE(opened.ok(), Why(opened));
+  return std::move(*opened);
+}
+
+Poco::Data::Session OtherConnection(const std::string &path) {
+  Poco::Data::SQLite::Connector::registerConnector();
+  return Poco::Data::Session("SQLite", path);
+}
+
+std::int64_t PutInput(Store &store, const std::string &sha256 = "in-1") {
+  InputRecord input;
+  input.sha256 = sha256;
+  input.channel = "file";
+  input.origin = "/var/spool/" + sha256;
+  input.name = sha256 + ".xml";
+  input.received_at = kDay0;
+  input.raw = "raw bytes";
+  input.size = input.raw.size();
+  auto id = store.PutInput(input);
+  BOOST_REQUIRE_MESSAGE(id.ok(), Why(id));
+  return *id;
+}
+
+m::IpAddress Ip(const std::string &text) {
+  auto ip = m::IpAddress::Parse(text);
+  BOOST_REQUIRE_MESSAGE(ip.has_value(), text);
+  return *ip;
+}
+
+m::Record MakeRecord(const std::string &ip, std::uint64_t count,
+                     m::AppliedDisposition disposition = m::AppliedDisposition::kNone) {
+  m::Record r;
+  r.source_ip = Ip(ip);
+  r.count = count;
+  r.policy_evaluated.disposition = disposition;
+  r.policy_evaluated.dkim = m::DmarcResult::kPass;
+  r.policy_evaluated.spf = m::DmarcResult::kFail;
+  r.identifiers.header_from = "example.com";
+  r.auth_results.dkim.push_back({"example.com", "s1", m::DkimResult::kPass, std::nullopt});
+  r.auth_results.spf.push_back(
+      {"bounce.example.com", m::SpfScope::kMfrom, m::SpfResult::kSoftFail, std::nullopt});
+  return r;
+}
+
+m::Report MakeReport(const std::string &org, const std::string &report_id,
+                     const std::string &domain, m::UnixTime begin,
+                     std::vector<m::Record> records = {}) {
+  m::Report r;
+  r.report_metadata.org_name = org;
+  r.report_metadata.email = "noreply@example.net";
+  r.report_metadata.report_id = report_id;
+  r.report_metadata.date_range = {begin, begin + 86399};
+  r.policy_published.domain = domain;
+  r.policy_published.p = m::Disposition::kNone;
+  r.records = std::move(records);
+  r.provenance.channel = "file";
+  r.provenance.origin = "/var/spool/" + report_id;
+  r.provenance.payload_chain = "xml";
+  r.provenance.payload_name = report_id + ".xml";
+  r.provenance.received_at = begin;
+  r.provenance.sha256_raw = "ab" + report_id;
+  return r;
+}
+
+struct PathInfo {
+  std::string key;
+  m::PathKind kind;
+  std::string name;
+  std::string provider;
+};
+
+const PathInfo kOffice{"path:Office MTA", m::PathKind::kDirect, "Office MTA", ""};
+const PathInfo kSendGrid{"path:SendGrid", m::PathKind::kSmarthost, "SendGrid", "sendgrid"};
+const PathInfo kMailgun{"undeclared:mailgun", m::PathKind::kUndeclared, "", "mailgun"};
+const PathInfo kForwarder{"forwarder", m::PathKind::kForwarder, "", ""};
+const PathInfo kUnknownPath{"unknown", m::PathKind::kUnknown, "", ""};
+
+// Flags, in the order spf, dkim, dmarc, disagrees.
+m::RecordAnalysis Attributed(const PathInfo &path, bool spf, bool dkim, bool dmarc,
+                             bool disagrees = false) {
+  m::RecordAnalysis a;
+  a.path_key = path.key;
+  a.kind = path.kind;
+  a.path_name = path.name;
+  a.provider = path.provider;
+  a.rule = path.kind == m::PathKind::kDirect ? 1 : 3;
+  a.evidence = "matched " + path.key;
+  a.spf_aligned = spf;
+  a.dkim_aligned = dkim;
+  a.dmarc_pass = dmarc;
+  a.disagrees = disagrees;
+  return a;
+}
+
+m::ReportAnalysis AllOn(const PathInfo &path, std::size_t records, const std::string &fp = "fp1") {
+  m::ReportAnalysis a;
+  a.fingerprint = fp;
+  for (std::size_t i = 0; i < records; ++i) a.records.push_back(Attributed(path, true, true, true));
+  return a;
+}
+
+dmarcwatch::store::SaveResult Save(Store &store, std::int64_t input_id, const m::Report &report,
+                                   const std::string &digest, const m::ReportAnalysis *analysis) {
+  auto saved = store.SaveReport(input_id, report, digest, kDay0 + 100000, analysis);
+  BOOST_REQUIRE_MESSAGE(saved.ok(), Why(saved));
+  return *saved;
+}
+
+RollupFilter Period(std::int64_t from_day, std::int64_t to_day,
+                    std::optional<std::string> domain = std::nullopt,
+                    std::optional<std::string> path_key = std::nullopt) {
+  RollupFilter f;
+  f.from_day = from_day;
+  f.to_day = to_day;
+  f.domain = std::move(domain);
+  f.path_key = std::move(path_key);
+  return f;
+}
+
+RollupFilter Everything() { return Period(-1000000, 1000000); }
+
+std::string Show(const m::Counts &c) {
+  std::ostringstream out;
+  out << "messages=" << c.messages << " dmarc_pass=" << c.dmarc_pass
+      << " spf_aligned=" << c.spf_aligned << " dkim_aligned=" << c.dkim_aligned
+      << " disagreements=" << c.disagreements << " quarantined=" << c.quarantined
+      << " rejected=" << c.rejected << " rows=" << c.rows;
+  return out.str();
+}
+
+m::Counts MakeCounts(std::uint64_t messages, std::uint64_t dmarc_pass, std::uint64_t spf,
+                     std::uint64_t dkim, std::uint64_t disagreements, std::uint64_t quarantined,
+                     std::uint64_t rejected, std::uint64_t rows) {
+  m::Counts c;
+  c.messages = messages;
+  c.dmarc_pass = dmarc_pass;
+  c.spf_aligned = spf;
+  c.dkim_aligned = dkim;
+  c.disagreements = disagreements;
+  c.quarantined = quarantined;
+  c.rejected = rejected;
+  c.rows = rows;
+  return c;
+}
+
+std::string ShowSignature(const m::AuthSignature &s) {
+  std::ostringstream out;
+  out << "from=" << s.header_from << " env=" << (s.envelope_from ? *s.envelope_from : "<absent>");
+  for (const m::DkimAuthResult &d : s.dkim) {
+    out << " dkim(" << d.domain << "," << (d.selector ? *d.selector : "<absent>") << ","
+        << m::ToString(d.result) << "," << (d.human_result ? *d.human_result : "<absent>") << ")";
+  }
+  for (const m::SpfAuthResult &x : s.spf) {
+    out << " spf(" << x.domain << "," << m::ToString(x.scope) << "," << m::ToString(x.result) << ","
+        << (x.human_result ? *x.human_result : "<absent>") << ")";
+  }
+  for (m::PolicyOverride r : s.reasons) out << " reason=" << m::ToString(r);
+  out << " disposition=" << m::ToString(s.disposition);
+  return out.str();
+}
+
+m::AuthSignature SignatureOf(const m::Record &r) {
+  m::AuthSignature s;
+  s.header_from = r.identifiers.header_from;
+  s.envelope_from = r.identifiers.envelope_from;
+  s.dkim = r.auth_results.dkim;
+  s.spf = r.auth_results.spf;
+  for (const m::PolicyOverrideReason &reason : r.policy_evaluated.reasons) {
+    s.reasons.push_back(reason.type);
+  }
+  s.disposition = r.policy_evaluated.disposition;
+  return s;
+}
+
+std::string Join(const std::vector<std::string> &lines) {
+  std::string out;
+  for (const std::string &l : lines) out += l + "\n";
+  return out;
+}
+
+// ---- What the store answers, one line per row ------------------------------
+
+std::string PathLine(const std::string &key, m::PathKind kind, const std::string &name,
+                     const std::string &provider, const m::Counts &c, std::uint64_t sources,
+                     std::uint64_t reporters, std::int64_t first, std::int64_t last) {
+  std::ostringstream out;
+  out << key << " | " << m::ToString(kind) << " | " << name << " | " << provider << " | " << Show(c)
+      << " | sources=" << sources << " reporters=" << reporters << " days=" << first << ".."
+      << last;
+  return out.str();
+}
+
+std::string DailyLine(std::int64_t day, const std::string &key, const m::Counts &c) {
+  return std::to_string(day) + " | " + key + " | " + Show(c);
+}
+
+std::string ReporterLine(const std::string &key, const std::string &reporter, const m::Counts &c) {
+  return key + " | " + reporter + " | " + Show(c);
+}
+
+std::string SourceLine(const std::string &key, const std::string &ip, const std::string &signature,
+                       const m::Counts &c, std::int64_t first, std::int64_t last) {
+  return key + " | " + ip + " | " + signature + " | " + Show(c) +
+         " | days=" + std::to_string(first) + ".." + std::to_string(last);
+}
+
+std::vector<std::string> Sorted(std::vector<std::string> lines) {
+  std::sort(lines.begin(), lines.end());
+  return lines;
+}
+
+std::vector<m::PathTotals> PathTotals(Store &store, const RollupFilter &f) {
+  auto totals = store.QueryPathTotals(f);
+  BOOST_REQUIRE_MESSAGE(totals.ok(), Why(totals));
+  return *totals;
+}
+
+std::vector<std::string> PathLines(Store &store, const RollupFilter &f) {
+  std::vector<std::string> out;
+  for (const m::PathTotals &t : PathTotals(store, f)) {
+    out.push_back(PathLine(t.path.key, t.path.kind, t.path.name, t.path.provider, t.counts,
+                           t.sources, t.reporters, t.first_day, t.last_day));
+  }
+  return out;
+}
+
+std::vector<std::string> DailyLines(Store &store, const RollupFilter &f, bool by_path) {
+  auto daily = store.QueryDaily(f, by_path);
+  BOOST_REQUIRE_MESSAGE(daily.ok(), Why(daily));
+  std::vector<std::string> out;
+  for (const m::DailyCounts &d : *daily) out.push_back(DailyLine(d.day, d.path_key, d.counts));
+  return out;
+}
+
+std::vector<std::string> ReporterLines(Store &store, const RollupFilter &f) {
+  auto reporters = store.QueryReporters(f);
+  BOOST_REQUIRE_MESSAGE(reporters.ok(), Why(reporters));
+  std::vector<std::string> out;
+  for (const m::ReporterCounts &r : *reporters) {
+    out.push_back(ReporterLine(r.path_key, r.reporter, r.counts));
+  }
+  return out;
+}
+
+std::vector<m::SourceCounts> Sources(Store &store, const RollupFilter &f) {
+  auto sources = store.QuerySources(f);
+  BOOST_REQUIRE_MESSAGE(sources.ok(), Why(sources));
+  return *sources;
+}
+
+std::vector<std::string> SourceLines(Store &store, const RollupFilter &f) {
+  std::vector<std::string> out;
+  for (const m::SourceCounts &s : Sources(store, f)) {
+    out.push_back(SourceLine(s.path_key, s.ip.ToString(), ShowSignature(s.signature), s.counts,
+                             s.first_day, s.last_day));
+  }
+  return out;
+}
+
+// Every rollup query over one filter, for "nothing changed" checks.
+std::string Snapshot(Store &store, const RollupFilter &f) {
+  return "paths\n" + Join(PathLines(store, f)) + "daily\n" + Join(DailyLines(store, f, true)) +
+         "days\n" + Join(DailyLines(store, f, false)) + "reporters\n" +
+         Join(ReporterLines(store, f)) + "sources\n" + Join(SourceLines(store, f));
+}
+
+std::optional<m::PathTotals> PathOf(Store &store, const RollupFilter &f, const std::string &key) {
+  for (m::PathTotals &t : PathTotals(store, f)) {
+    if (t.path.key == key) return t;
+  }
+  return std::nullopt;
+}
+
+m::ReportAnalysis GetAnalysis(Store &store, std::int64_t id) {
+  auto a = store.GetAnalysis(id);
+  BOOST_REQUIRE_MESSAGE(a.ok(), Why(a));
+  return *a;
+}
+
+std::string ShowAnalysis(const m::ReportAnalysis &a) {
+  std::ostringstream out;
+  out << "fingerprint=" << a.fingerprint << "\n";
+  for (const m::RecordAnalysis &r : a.records) {
+    out << r.path_key << " | " << m::ToString(r.kind) << " | " << r.path_name << " | " << r.provider
+        << " | rule=" << r.rule << " | " << r.evidence << " | spf=" << r.spf_aligned
+        << " dkim=" << r.dkim_aligned << " dmarc=" << r.dmarc_pass << " disagrees=" << r.disagrees
+        << "\n";
+  }
+  return out.str();
+}
+
+std::vector<std::int64_t> ToAnalyze(Store &store, const std::string &fp, std::int64_t after = 0,
+                                    std::uint32_t limit = 1000) {
+  auto ids = store.ReportsToAnalyze(fp, after, limit);
+  BOOST_REQUIRE_MESSAGE(ids.ok(), Why(ids));
+  return *ids;
+}
+
+std::vector<std::int64_t> AllReportIds(Store &store, std::int64_t after = 0,
+                                       std::uint32_t limit = 100000) {
+  auto ids = store.ReportIds(after, limit);
+  BOOST_REQUIRE_MESSAGE(ids.ok(), Why(ids));
+  return *ids;
+}
+
+// ---- The rollups recomputed from scratch -----------------------------------
+
+// One analysed row of a counted report, as GetReport and GetAnalysis give it.
+struct RefRow {
+  std::string domain;  // lower-cased
+  std::int64_t day = 0;
+  std::string reporter;
+  std::string path_key;
+  m::PathKind kind = m::PathKind::kUnknown;
+  std::string path_name;
+  std::string provider;
+  std::string ip;
+  std::string signature;
+  m::Counts counts;
+};
+
+std::vector<RefRow> Recompute(Store &store) {
+  ReportFilter all;
+  all.limit = 100000;
+  auto listed = store.ListReports(all);
+  BOOST_REQUIRE_MESSAGE(listed.ok(), Why(listed));
+  std::set<std::int64_t> conflicts;
+  for (const auto &row : *listed) {
+    if (row.duplicate_of) conflicts.insert(row.id);
+  }
+  std::vector<RefRow> rows;
+  for (std::int64_t id : AllReportIds(store)) {
+    if (conflicts.count(id) != 0) continue;
+    auto report = store.GetReport(id);
+    BOOST_REQUIRE_MESSAGE(report.ok(), Why(report));
+    const m::ReportAnalysis analysis = GetAnalysis(store, id);
+    BOOST_REQUIRE_EQUAL(analysis.records.size(), report->records.size());
+    for (std::size_t k = 0; k < report->records.size(); ++k) {
+      const m::Record &rec = report->records[k];
+      const m::RecordAnalysis &a = analysis.records[k];
+      if (a.path_key.empty()) continue;  // never analysed
+      RefRow r;
+      r.domain = m::AsciiLower(report->policy_published.domain);
+      r.day = m::DayNumber(report->report_metadata.date_range.begin);
+      r.reporter = report->report_metadata.org_name;
+      r.path_key = a.path_key;
+      r.kind = a.kind;
+      r.path_name = a.path_name;
+      r.provider = a.provider;
+      r.ip = rec.source_ip.ToString();
+      r.signature = ShowSignature(SignatureOf(rec));
+      const std::uint64_t n = rec.count;
+      const m::AppliedDisposition d = rec.policy_evaluated.disposition;
+      r.counts = MakeCounts(n, a.dmarc_pass ? n : 0, a.spf_aligned ? n : 0, a.dkim_aligned ? n : 0,
+                            a.disagrees ? n : 0, d == m::AppliedDisposition::kQuarantine ? n : 0,
+                            d == m::AppliedDisposition::kReject ? n : 0, 1);
+      rows.push_back(std::move(r));
+    }
+  }
+  return rows;
+}
+
+bool Selected(const RefRow &r, const RollupFilter &f, bool use_path) {
+  if (r.day < f.from_day || r.day > f.to_day) return false;
+  if (f.domain && r.domain != m::AsciiLower(*f.domain)) return false;
+  if (use_path && f.path_key && r.path_key != *f.path_key) return false;
+  return true;
+}
+
+std::vector<std::string> ExpectedPathLines(const std::vector<RefRow> &rows, const RollupFilter &f) {
+  struct Acc {
+    const RefRow *first = nullptr;
+    m::Counts counts;
+    std::set<std::string> ips, reporters;
+    std::int64_t min_day = 0, max_day = 0;
+  };
+  std::map<std::string, Acc> by_path;
+  for (const RefRow &r : rows) {
+    if (!Selected(r, f, false)) continue;
+    Acc &a = by_path[r.path_key];
+    if (a.first == nullptr) {
+      a.first = &r;
+      a.min_day = a.max_day = r.day;
+    }
+    a.counts.Add(r.counts);
+    a.ips.insert(r.ip);
+    a.reporters.insert(r.reporter);
+    a.min_day = std::min(a.min_day, r.day);
+    a.max_day = std::max(a.max_day, r.day);
+  }
+  std::vector<std::string> out;
+  for (const auto &[key, a] : by_path) {
+    out.push_back(PathLine(key, a.first->kind, a.first->path_name, a.first->provider, a.counts,
+                           a.ips.size(), a.reporters.size(), a.min_day, a.max_day));
+  }
+  return out;
+}
+
+std::vector<std::string> ExpectedDailyLines(const std::vector<RefRow> &rows, const RollupFilter &f,
+                                            bool by_path) {
+  std::map<std::pair<std::int64_t, std::string>, m::Counts> sums;
+  for (const RefRow &r : rows) {
+    if (Selected(r, f, true)) sums[{r.day, by_path ? r.path_key : ""}].Add(r.counts);
+  }
+  std::vector<std::string> out;
+  for (const auto &[key, c] : sums) out.push_back(DailyLine(key.first, key.second, c));
+  return out;
+}
+
+std::vector<std::string> ExpectedReporterLines(const std::vector<RefRow> &rows,
+                                               const RollupFilter &f) {
+  std::map<std::pair<std::string, std::string>, m::Counts> sums;
+  for (const RefRow &r : rows) {
+    if (Selected(r, f, true)) sums[{r.path_key, r.reporter}].Add(r.counts);
+  }
+  std::vector<std::string> out;
+  for (const auto &[key, c] : sums) out.push_back(ReporterLine(key.first, key.second, c));
+  return out;
+}
+
+std::vector<std::string> ExpectedSourceLines(const std::vector<RefRow> &rows,
+                                             const RollupFilter &f) {
+  struct Acc {
+    m::Counts counts;
+    std::int64_t min_day = std::numeric_limits<std::int64_t>::max();
+    std::int64_t max_day = std::numeric_limits<std::int64_t>::min();
+  };
+  std::map<std::tuple<std::string, std::string, std::string>, Acc> sums;
+  for (const RefRow &r : rows) {
+    if (!Selected(r, f, true)) continue;
+    Acc &a = sums[{r.path_key, r.ip, r.signature}];
+    a.counts.Add(r.counts);
+    a.min_day = std::min(a.min_day, r.day);
+    a.max_day = std::max(a.max_day, r.day);
+  }
+  std::vector<std::string> out;
+  for (const auto &[key, a] : sums) {
+    out.push_back(SourceLine(std::get<0>(key), std::get<1>(key), std::get<2>(key), a.counts,
+                             a.min_day, a.max_day));
+  }
+  return out;
+}
+
+// Compares every rollup query over `f` with the recomputation.
+void CheckQueries(Store &store, const std::vector<RefRow> &rows, const RollupFilter &f,
+                  const std::string &what) {
+  BOOST_TEST_CONTEXT(what) {
+    BOOST_TEST(Join(Sorted(PathLines(store, f))) == Join(ExpectedPathLines(rows, f)));
+    BOOST_TEST(Join(Sorted(DailyLines(store, f, true))) ==
+               Join(Sorted(ExpectedDailyLines(rows, f, true))));
+    BOOST_TEST(Join(Sorted(DailyLines(store, f, false))) ==
+               Join(Sorted(ExpectedDailyLines(rows, f, false))));
+    BOOST_TEST(Join(Sorted(ReporterLines(store, f))) ==
+               Join(Sorted(ExpectedReporterLines(rows, f))));
+    BOOST_TEST(Join(Sorted(SourceLines(store, f))) == Join(Sorted(ExpectedSourceLines(rows, f))));
+  }
+}
+
+// The rollups against a recomputation over the whole period, sub-periods,
+// each domain (asked in another case) and each path.
+void CheckAgainstRecomputation(Store &store, std::int64_t first_day, std::int64_t last_day) {
+  const std::vector<RefRow> rows = Recompute(store);
+  BOOST_REQUIRE(!rows.empty());
+  std::set<std::string> domains, paths;
+  for (const RefRow &r : rows) {
+    domains.insert(r.domain);
+    paths.insert(r.path_key);
+  }
+  std::vector<std::pair<std::int64_t, std::int64_t>> periods = {{first_day - 10, last_day + 10},
+                                                                {first_day, last_day},
+                                                                {first_day, first_day + 1},
+                                                                {first_day + 2, last_day - 1},
+                                                                {last_day, last_day},
+                                                                {last_day + 1, last_day + 5},
+                                                                {last_day, first_day}};
+  for (std::int64_t d = first_day; d <= last_day; ++d) periods.emplace_back(d, d);
+  for (const auto &[from, to] : periods) {
+    const std::string period = std::to_string(from) + ".." + std::to_string(to);
+    CheckQueries(store, rows, Period(from, to), "period " + period);
+    for (const std::string &domain : domains) {
+      std::string asked = domain;
+      if (!asked.empty()) asked[0] = static_cast<char>(std::toupper(asked[0]));
+      CheckQueries(store, rows, Period(from, to, asked), "period " + period + " domain " + asked);
+    }
+  }
+  for (const std::string &path : paths) {
+    CheckQueries(store, rows, Period(first_day, last_day, std::nullopt, path), "path " + path);
+    for (const std::string &domain : domains) {
+      CheckQueries(store, rows, Period(first_day + 1, last_day, domain, path),
+                   "path " + path + " domain " + domain);
+    }
+  }
+}
+
+// ---- A fault from outside: a trigger that aborts one statement --------------
+
+// While alive, the statement `event` (e.g. "BEFORE INSERT ON rollup_sources")
+// fails in every connection to the database file.
+class FailingTrigger {
+ public:
+  FailingTrigger(const std::string &path, const std::string &event)
+      : session_(OtherConnection(path)) {
+    session_ << "CREATE TRIGGER injected_fault " + event +
+                    " BEGIN SELECT RAISE(ABORT, 'injected fault'); END",
+        now;
+  }
+  ~FailingTrigger() {
+    try {
+      session_ << "DROP TRIGGER IF EXISTS injected_fault", now;
+    } catch (...) {
+    }
+  }
+  FailingTrigger(const FailingTrigger &) = delete;
+  FailingTrigger &operator=(const FailingTrigger &) = delete;
+
+ private:
+  Poco::Data::Session session_;
+};
+
+// ---- A generated history ---------------------------------------------------
+
+class Generator {
+ public:
+  explicit Generator(std::uint32_t seed) : rng_(seed) {}
+
+  std::size_t Pick(std::size_t n) {
+    return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng_);
+  }
+  bool Coin() { return Pick(2) == 1; }
+
+  m::Record Record() {
+    static const std::vector<std::string> kIps = {"192.0.2.1",   "192.0.2.2",   "192.0.2.3",
+                                                  "192.0.2.4",   "192.0.2.5",   "192.0.2.6",
+                                                  "2001:db8::1", "2001:db8::2", "198.51.100.7"};
+    static const std::vector<m::AppliedDisposition> kDispositions = {
+        m::AppliedDisposition::kNone, m::AppliedDisposition::kPass,
+        m::AppliedDisposition::kQuarantine, m::AppliedDisposition::kReject};
+    m::Record r = MakeRecord(kIps[Pick(kIps.size())], Pick(1001), kDispositions[Pick(4)]);
+    r.identifiers.header_from = Coin() ? "example.com" : "Example.COM";
+    switch (Pick(3)) {
+      case 0:
+        r.identifiers.envelope_from = std::nullopt;
+        break;
+      case 1:
+        r.identifiers.envelope_from = "example.com";
+        break;
+      default:
+        r.identifiers.envelope_from = "bounce.example.com";
+        break;
+    }
+    r.auth_results.dkim = {{"example.com", Coin() ? "s1" : "s2",
+                            Coin() ? m::DkimResult::kPass : m::DkimResult::kFail, std::nullopt}};
+    r.auth_results.spf = {{"bounce.example.com", m::SpfScope::kMfrom,
+                           Coin() ? m::SpfResult::kPass : m::SpfResult::kSoftFail, std::nullopt}};
+    if (Pick(4) == 0) {
+      r.policy_evaluated.reasons = {{m::PolicyOverride::kForwarded, std::nullopt}};
+    }
+    return r;
+  }
+
+  m::ReportAnalysis Analysis(const m::Report &report, const std::string &fp) {
+    static const std::vector<const PathInfo *> kPaths = {&kOffice, &kSendGrid, &kMailgun,
+                                                         &kForwarder, &kUnknownPath};
+    m::ReportAnalysis a;
+    a.fingerprint = fp;
+    for (std::size_t i = 0; i < report.records.size(); ++i) {
+      a.records.push_back(Attributed(*kPaths[Pick(kPaths.size())], Coin(), Coin(), Coin(), Coin()));
+    }
+    return a;
+  }
+
+ private:
+  std::mt19937 rng_;
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(rollups)
+
+// --- what a save stores
+// -------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(saving_with_an_analysis_round_trips_every_analysis_column) {
+  auto store = OpenStore(":memory:");
+  const std::int64_t input = PutInput(*store);
+  const m::Report report = MakeReport(
+      "google.com", "r1", "example.com", kDay0,
+      {MakeRecord("192.0.2.1", 1), MakeRecord("192.0.2.2", 2), MakeRecord("2001:db8::1", 3),
+       MakeRecord("198.51.100.7", 4), MakeRecord("192.0.2.9", 5)});
+  m::ReportAnalysis analysis;
+  analysis.fingerprint = "cfg-\xe2\x9c\x93-\"7\"";
+  analysis.records = {
+      Attributed(kOffice, true, false, true, false),
+      Attributed(kSendGrid, false, true, true, true),
+      Attributed(kMailgun, false, false, false, false),
+      Attributed(kForwarder, true, true, false, true),
+      Attributed(kUnknownPath, false, true, false, false),
+  };
+  analysis.records[0].evidence = "ip 192.0.2.1 in 192.0.2.0/28";
+  analysis.records[1].evidence =
+      "dkim d=\"sendgrid.info\" \\ s=s1 \xc3\xa4\xe2\x9c\x93\nsecond line";
+  analysis.records[2].rule = 5;
+  analysis.records[2].evidence = "";
+  analysis.records[3].rule = 2;
+  analysis.records[4].rule = 6;
+  analysis.records[4].evidence = "nothing matched";
+
+  const auto saved = Save(*store, input, report, "d1", &analysis);
+  BOOST_TEST((saved.kind == SaveKind::kNew));
+  BOOST_TEST(ShowAnalysis(GetAnalysis(*store, saved.report_row_id)) == ShowAnalysis(analysis));
+  // The report itself is unchanged by carrying an analysis.
+  auto back = store->GetReport(saved.report_row_id);
+  BOOST_REQUIRE_MESSAGE(back.ok(), Why(back));
+  BOOST_TEST(back->records.size() == 5u);
+  BOOST_TEST(back->records[4].count == 5u);
+
+  auto missing = store->GetAnalysis(saved.report_row_id + 100);
+  BOOST_REQUIRE(!missing.ok());
+  BOOST_TEST((missing.status().code() == StatusCode::kNotFound));
+}
+
+BOOST_AUTO_TEST_CASE(rollups_of_saved_reports_equal_sums_by_hand) {
+  auto store = OpenStore(":memory:");
+  const std::int64_t input = PutInput(*store);
+  using D = m::AppliedDisposition;
+  const m::Report r1 =
+      MakeReport("google.com", "r1", "Example.COM", kDay0 + 3600,
+                 {MakeRecord("192.0.2.1", 10, D::kNone), MakeRecord("192.0.2.2", 5, D::kQuarantine),
+                  MakeRecord("192.0.2.1", 7, D::kReject), MakeRecord("198.51.100.9", 2, D::kNone)});
+  m::ReportAnalysis a1;
+  a1.fingerprint = "fp1";
+  a1.records = {
+      Attributed(kOffice, true, true, true), Attributed(kOffice, true, false, false, true),
+      Attributed(kOffice, false, false, false), Attributed(kForwarder, false, true, true)};
+  const m::Report r2 = MakeReport("Yahoo", "r2", "example.com", kDay0 + 7200,
+                                  {MakeRecord("2001:db8::5", 1, D::kQuarantine)});
+  m::ReportAnalysis a2 = AllOn(kOffice, 1);
+  const m::Report r3 = MakeReport("google.com", "r3", "example.com", kDay0 + 10000,
+                                  {MakeRecord("192.0.2.1", 4, D::kNone)});
+  m::ReportAnalysis a3;
+  a3.fingerprint = "fp1";
+  a3.records = {Attributed(kOffice, false, false, false, true)};
+  // The next day: outside a query of the first day.
+  const m::Report r4 = MakeReport("google.com", "r4", "example.com", kDay0 + 86400,
+                                  {MakeRecord("192.0.2.7", 100, D::kReject)});
+  const m::ReportAnalysis a4 = AllOn(kOffice, 1);
+  Save(*store, input, r1, "d1", &a1);
+  Save(*store, input, r2, "d2", &a2);
+  Save(*store, input, r3, "d3", &a3);
+  Save(*store, input, r4, "d4", &a4);
+
+  const RollupFilter day0 = Period(kDayNumber0, kDayNumber0);
+  const std::vector<std::string> expected = {
+      PathLine("forwarder", m::PathKind::kForwarder, "", "", MakeCounts(2, 2, 0, 2, 0, 0, 0, 1), 1,
+               1, kDayNumber0, kDayNumber0),
+      PathLine("path:Office MTA", m::PathKind::kDirect, "Office MTA", "",
+               MakeCounts(27, 11, 16, 11, 9, 6, 7, 5), 3, 2, kDayNumber0, kDayNumber0),
+  };
+  BOOST_TEST(Join(PathLines(*store, day0)) == Join(expected));
+
+  const auto both_days = PathOf(*store, Period(kDayNumber0, kDayNumber0 + 1), kOffice.key);
+  BOOST_REQUIRE(both_days.has_value());
+  BOOST_TEST(Show(both_days->counts) == Show(MakeCounts(127, 111, 116, 111, 9, 6, 107, 6)));
+  BOOST_TEST(both_days->sources == 4u);
+  BOOST_TEST(both_days->last_day == kDayNumber0 + 1);
+
+  BOOST_TEST(Join(DailyLines(*store, day0, false)) ==
+             Join({DailyLine(kDayNumber0, "", MakeCounts(29, 13, 16, 13, 9, 6, 7, 6))}));
+  BOOST_TEST(Join(ReporterLines(*store, day0)) ==
+             Join({ReporterLine("forwarder", "google.com", MakeCounts(2, 2, 0, 2, 0, 0, 0, 1)),
+                   ReporterLine("path:Office MTA", "Yahoo", MakeCounts(1, 1, 1, 1, 0, 1, 0, 1)),
+                   ReporterLine("path:Office MTA", "google.com",
+                                MakeCounts(26, 10, 15, 10, 9, 5, 7, 4))}));
+}
+
+// --- analysing later
+// ------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(a_report_saved_without_analysis_is_counted_only_once_analysed) {
+  auto store = OpenStore(":memory:");
+  const std::int64_t input = PutInput(*store);
+  const m::Report report = MakeReport(
+      "google.com", "r1", "example.com", kDay0,
+      {MakeRecord("192.0.2.1", 3), MakeRecord("192.0.2.2", 4), MakeRecord("192.0.2.3", 5)});
+  const auto saved = Save(*store, input, report, "d1", nullptr);
+
+  BOOST_TEST(PathLines(*store, Everything()).empty());
+  BOOST_TEST(DailyLines(*store, Everything(), false).empty());
+  BOOST_TEST(SourceLines(*store, Everything()).empty());
+  const m::ReportAnalysis none = GetAnalysis(*store, saved.report_row_id);
+  BOOST_TEST(none.fingerprint.empty());
+  BOOST_REQUIRE_EQUAL(none.records.size(), 3u);
+  for (const m::RecordAnalysis &r : none.records) BOOST_TEST(r.path_key.empty());
+  BOOST_TEST(ToAnalyze(*store, "fp1") == std::vector<std::int64_t>{saved.report_row_id});
+
+  const Status replaced = store->ReplaceAnalysis(saved.report_row_id, AllOn(kOffice, 3, "fp1"));
+  BOOST_REQUIRE_MESSAGE(replaced.ok(), replaced.ToString());
+  const auto office = PathOf(*store, Everything(), kOffice.key);
+  BOOST_REQUIRE(office.has_value());
+  BOOST_TEST(Show(office->counts) == Show(MakeCounts(12, 12, 12, 12, 0, 0, 0, 3)));
+  BOOST_TEST(office->sources == 3u);
+  BOOST_TEST(ToAnalyze(*store, "fp1").empty());
+  BOOST_TEST(ToAnalyze(*store, "fp2") == std::vector<std::int64_t>{saved.report_row_id});
+  BOOST_TEST(GetAnalysis(*store, saved.report_row_id).fingerprint == "fp1");
+}
+
+BOOST_AUTO_TEST_CASE(reports_to_analyze_and_report_ids_page_oldest_first) {
+  auto store = OpenStore(":memory:");
+  const std::int64_t input = PutInput(*store);
+  std::vector<std::int64_t> ids;
+  for (int i = 0; i < 5; ++i) {
+    const m::Report r = MakeReport("google.com", "r" + std::to_string(i), "example.com", kDay0,
+                                   {MakeRecord("192.0.2.1", 1)});
+    const m::ReportAnalysis fp1 = AllOn(kOffice, 1, "fp1");
+    const m::ReportAnalysis fp0 = AllOn(kOffice, 1, "fp0");
+    const m::ReportAnalysis *a = i == 1 || i == 3 ? &fp1 : i == 4 ? &fp0 : nullptr;
+    ids.push_back(Save(*store, input, r, "d" + std::to_string(i), a).report_row_id);
+  }
+  BOOST_TEST(ToAnalyze(*store, "fp1") == (std::vector<std::int64_t>{ids[0], ids[2], ids[4]}));
+  BOOST_TEST(ToAnalyze(*store, "fp1", ids[0]) == (std::vector<std::int64_t>{ids[2], ids[4]}));
+  BOOST_TEST(ToAnalyze(*store, "fp1", 0, 1) == (std::vector<std::int64_t>{ids[0]}));
+  BOOST_TEST(ToAnalyze(*store, "fp0") ==
+             (std::vector<std::int64_t>{ids[0], ids[1], ids[2], ids[3]}));
+  BOOST_TEST(AllReportIds(*store) == ids);
+  BOOST_TEST(AllReportIds(*store, ids[2], 2) == (std::vector<std::int64_t>{ids[3], ids[4]}));
+  BOOST_TEST(AllReportIds(*store, 0, 2) == (std::vector<std::int64_t>{ids[0], ids[1]}));
+  BOOST_TEST(AllReportIds(*store, ids[4]).empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_report_without_records_saved_with_an_analysis_is_not_analysed_again) {
+  auto store = OpenStore(":memory:");
+  const std::int64_t input = PutInput(*store);
+  const m::Report empty = MakeReport("google.com", "empty", "example.com", kDay0);
+  m::ReportAnalysis analysis;
+  analysis.fingerprint = "fp1";
+  const auto saved = Save(*store, input, empty, "d1", &analysis);
+  BOOST_TEST(GetAnalysis(*store, saved.report_row_id).fingerprint == "fp1");
+  BOOST_TEST(ToAnalyze(*store, "fp1").empty());
+  BOOST_TEST(ToAnalyze(*store, "fp2") == std::vector<std::int64_t>{saved.report_row_id});
+  BOOST_TEST(PathLines(*store, Everything()).empty());
+}
+
+// --- copies
+// -----------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(a_conflicting_copy_keeps_its_analysis_but_is_never_counted) {
+  auto store = OpenStore(":memory:");
+  const std::int64_t input = PutInput(*store);
+  const m::Report first = MakeReport("google.com", "r1", "example.com", kDay0,
+                                     {MakeRecord("192.0.2.1", 3), MakeRecord("192.0.2.2", 4)});
+  m::Report other = first;
+  other.records[0].count = 300;
+  other.policy_published.domain = "EXAMPLE.com";  // the key lower-cases it
+
+  const m::ReportAnalysis office = AllOn(kOffice, 2, "fp1");
+  const m::ReportAnalysis sendgrid = AllOn(kSendGrid, 2, "fpc");
+  const auto a = Save(*store, input, first, "d1", &office);
+  const std::string before = Snapshot(*store, Everything());
+  const auto b = Save(*store, input, other, "d2", &sendgrid);
+  BOOST_TEST((b.kind == SaveKind::kConflict));
+  BOOST_TEST((b.duplicate_of == std::optional<std::int64_t>(a.report_row_id)));
+
+  BOOST_TEST(Snapshot(*store, Everything()) == before);
+  BOOST_TEST(!PathOf(*store, Everything(), kSendGrid.key).has_value());
+  BOOST_TEST(ShowAnalysis(GetAnalysis(*store, b.report_row_id)) == ShowAnalysis(sendgrid));
+  BOOST_TEST(ToAnalyze(*store, "fpc") == std::vector<std::int64_t>{a.report_row_id});
+
+  // Re-analysing the copy still counts nothing.
+  const Status replaced = store->ReplaceAnalysis(b.report_row_id, AllOn(kMailgun, 2, "fp1"));
+  BOOST_REQUIRE_MESSAGE(replaced.ok(), replaced.ToString());
+  BOOST_TEST(Snapshot(*store, Everything()) == before);
+  BOOST_TEST(GetAnalysis(*store, b.report_row_id).records[1].path_key == kMailgun.key);
+  const auto counted = PathOf(*store, Everything(), kOffice.key);
+  BOOST_REQUIRE(counted.has_value());
+  BOOST_TEST(counted->counts.messages == 7u);
+}
+
+BOOST_AUTO_TEST_CASE(a_duplicate_adds_nothing_and_keeps_the_first_analysis) {
+  auto store = OpenStore(":memory:");
+  const std::int64_t input = PutInput(*store);
+  const m::Report report = MakeReport("google.com", "r1", "example.com", kDay0,
+                                      {MakeRecord("192.0.2.1", 3), MakeRecord("192.0.2.2", 4)});
+  const m::ReportAnalysis office = AllOn(kOffice, 2, "fp1");
+  const m::ReportAnalysis forwarder = AllOn(kForwarder, 2, "fp2");
+  const auto a = Save(*store, input, report, "d1", &office);
+  const std::string before = Snapshot(*store, Everything());
+  const auto b = Save(*store, input, report, "d1", &forwarder);
+  BOOST_TEST((b.kind == SaveKind::kDuplicate));
+  BOOST_TEST(b.report_row_id == a.report_row_id);
+  BOOST_TEST(Snapshot(*store, Everything()) == before);
+  BOOST_TEST(ShowAnalysis(GetAnalysis(*store, a.report_row_id)) == ShowAnalysis(office));
+  BOOST_TEST(AllReportIds(*store).size() == 1u);
+}
+
+// --- replacing an analysis
+// ----------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(replace_analysis_moves_counts_between_paths_exactly) {
+  auto store = OpenStore(":memory:");
+  const std::int64_t input = PutInput(*store);
+  using D = m::AppliedDisposition;
+  const m::Report report =
+      MakeReport("google.com", "r1", "example.com", kDay0,
+                 {MakeRecord("192.0.2.1", 1, D::kNone), MakeRecord("192.0.2.2", 2, D::kQuarantine),
+                  MakeRecord("192.0.2.3", 4, D::kReject), MakeRecord("192.0.2.4", 8, D::kNone)});
+  m::ReportAnalysis before;
+  before.fingerprint = "fp1";
+  before.records = {Attributed(kOffice, true, true, true), Attributed(kOffice, true, false, false),
+                    Attributed(kOffice, false, true, false, true),
+                    Attributed(kOffice, true, true, true, true)};
+  const auto saved = Save(*store, input, report, "d1", &before);
+  const m::Counts all = MakeCounts(15, 9, 11, 13, 12, 2, 4, 4);
+  BOOST_TEST(Join(PathLines(*store, Everything())) ==
+             Join({PathLine(kOffice.key, kOffice.kind, kOffice.name, "", all, 4, 1, kDayNumber0,
+                            kDayNumber0)}));
+
+  m::ReportAnalysis after = before;
+  after.fingerprint = "fp2";
+  after.records[1] = Attributed(kSendGrid, true, false, false);
+  after.records[3] = Attributed(kSendGrid, true, true, true, true);
+  const Status replaced = store->ReplaceAnalysis(saved.report_row_id, after);
+  BOOST_REQUIRE_MESSAGE(replaced.ok(), replaced.ToString());
+
+  BOOST_TEST(
+      Join(PathLines(*store, Everything())) ==
+      Join({PathLine(kOffice.key, kOffice.kind, kOffice.name, "",
+                     MakeCounts(5, 1, 1, 5, 4, 0, 4, 2), 2, 1, kDayNumber0, kDayNumber0),
+            PathLine(kSendGrid.key, kSendGrid.kind, kSendGrid.name, kSendGrid.provider,
+                     MakeCounts(10, 8, 10, 8, 8, 2, 0, 2), 2, 1, kDayNumber0, kDayNumber0)}));
+  // Summed over paths nothing changed.
+  BOOST_TEST(Join(DailyLines(*store, Everything(), false)) ==
+             Join({DailyLine(kDayNumber0, "", all)}));
+  std::set<std::string> sendgrid_ips;
+  for (const m::SourceCounts &s :
+       Sources(*store, Period(kDayNumber0, kDayNumber0, std::nullopt, kSendGrid.key))) {
+    sendgrid_ips.insert(s.ip.ToString());
+  }
+  BOOST_TEST((sendgrid_ips == std::set<std::string>{"192.0.2.2", "192.0.2.4"}));
+  BOOST_TEST(ShowAnalysis(GetAnalysis(*store, saved.report_row_id)) == ShowAnalysis(after));
+}
+
+BOOST_AUTO_TEST_CASE(replace_analysis_leaves_no_rows_for_a_path_that_lost_all_its_rows) {
+  TempDir dir;
+  const std::string path = dir.File("store.db");
+  auto store = OpenStore(path);
+  const std::int64_t input = PutInput(*store);
+  const m::Report report = MakeReport("google.com", "r1", "example.com", kDay0,
+                                      {MakeRecord("192.0.2.1", 3), MakeRecord("192.0.2.2", 4)});
+  const m::Report other_day =
+      MakeReport("Yahoo", "r2", "example.com", kDay0 + 86400, {MakeRecord("192.0.2.1", 5)});
+  const m::ReportAnalysis office = AllOn(kOffice, 2);
+  const m::ReportAnalysis office1 = AllOn(kOffice, 1);
+  const auto saved = Save(*store, input, report, "d1", &office);
+  Save(*store, input, other_day, "d2", &office1);
+  const std::string totals_before = Join(DailyLines(*store, Everything(), false));
+
+  BOOST_REQUIRE(store->ReplaceAnalysis(saved.report_row_id, AllOn(kSendGrid, 2)).ok());
+  const RollupFilter day0 = Period(kDayNumber0, kDayNumber0);
+  const RollupFilter office_day0 = Period(kDayNumber0, kDayNumber0, std::nullopt, kOffice.key);
+  const auto listed = PathTotals(*store, day0);
+  BOOST_REQUIRE_EQUAL(listed.size(), 1u);
+  BOOST_TEST(listed[0].path.key == kSendGrid.key);
+  BOOST_TEST(DailyLines(*store, office_day0, true).empty());
+  BOOST_TEST(ReporterLines(*store, office_day0).empty());
+  BOOST_TEST(SourceLines(*store, office_day0).empty());
+  // The other day's Office rows are untouched.
+  const auto office_all = PathOf(*store, Everything(), kOffice.key);
+  BOOST_REQUIRE(office_all.has_value());
+  BOOST_TEST(office_all->counts.messages == 5u);
+  BOOST_TEST(office_all->first_day == kDayNumber0 + 1);
+  BOOST_TEST(Join(DailyLines(*store, Everything(), false)) == totals_before);
+
+  // And back: SendGrid disappears in turn.
+  BOOST_REQUIRE(store->ReplaceAnalysis(saved.report_row_id, AllOn(kOffice, 2)).ok());
+  BOOST_TEST(!PathOf(*store, Everything(), kSendGrid.key).has_value());
+  BOOST_TEST(Join(DailyLines(*store, Everything(), false)) == totals_before);
+
+  // Not even rows with zero counts are left in the tables.
+  Poco::Data::Session other = OtherConnection(path);
+  std::int64_t empty_daily = -1, empty_sources = -1;
+  other << "SELECT COUNT(*) FROM rollup_daily WHERE row_count <= 0 OR path_key "
+           "= 'path:SendGrid'",
+      Poco::Data::Keywords::into(empty_daily), now;
+  other << "SELECT COUNT(*) FROM rollup_sources WHERE row_count <= 0 OR "
+           "path_key = 'path:SendGrid'",
+      Poco::Data::Keywords::into(empty_sources), now;
+  BOOST_TEST(empty_daily == 0);
+  BOOST_TEST(empty_sources == 0);
+}
+
+BOOST_AUTO_TEST_CASE(replace_analysis_with_the_wrong_number_of_records_changes_nothing) {
+  auto store = OpenStore(":memory:");
+  const std::int64_t input = PutInput(*store);
+  const m::Report report = MakeReport("google.com", "r1", "example.com", kDay0,
+                                      {MakeRecord("192.0.2.1", 3), MakeRecord("192.0.2.2", 4)});
+  const m::ReportAnalysis office = AllOn(kOffice, 2);
+  const auto saved = Save(*store, input, report, "d1", &office);
+  const std::string before = Snapshot(*store, Everything());
+
+  for (std::size_t n : {std::size_t{0}, std::size_t{1}, std::size_t{3}}) {
+    const Status wrong = store->ReplaceAnalysis(saved.report_row_id, AllOn(kSendGrid, n, "fp2"));
+    BOOST_TEST(!wrong.ok());
+    BOOST_TEST(Snapshot(*store, Everything()) == before);
+    BOOST_TEST(ShowAnalysis(GetAnalysis(*store, saved.report_row_id)) == ShowAnalysis(office));
+    BOOST_TEST(ToAnalyze(*store, "fp2") == std::vector<std::int64_t>{saved.report_row_id});
+  }
+  const Status unknown = store->ReplaceAnalysis(saved.report_row_id + 7, AllOn(kSendGrid, 2));
+  BOOST_TEST((unknown.code() == StatusCode::kNotFound));
+  BOOST_TEST(Snapshot(*store, Everything()) == before);
+}
+
+BOOST_AUTO_TEST_CASE(replace_analysis_failing_at_its_last_statement_changes_nothing) {
+  TempDir dir;
+  const std::string path = dir.File("store.db");
+  auto store = OpenStore(path);
+  const std::int64_t input = PutInput(*store);
+  const m::Report report = MakeReport("google.com", "r1", "example.com", kDay0,
+                                      {MakeRecord("192.0.2.1", 3), MakeRecord("192.0.2.2", 4)});
+  const m::ReportAnalysis office = AllOn(kOffice, 2, "fp1");
+  const auto saved = Save(*store, input, report, "d1", &office);
+  const std::string before = Snapshot(*store, Everything());
+  {
+    // The fingerprint is written after the records and both rollup moves.
+    FailingTrigger fault(path, "BEFORE UPDATE OF analysis_fingerprint ON reports");
+    const Status failed = store->ReplaceAnalysis(saved.report_row_id, AllOn(kSendGrid, 2, "fp2"));
+    BOOST_TEST(!failed.ok());
+    BOOST_TEST(Snapshot(*store, Everything()) == before);
+    BOOST_TEST(ShowAnalysis(GetAnalysis(*store, saved.report_row_id)) == ShowAnalysis(office));
+  }
+  // Once the fault is gone the same call works, and counts exactly once.
+  const Status replaced = store->ReplaceAnalysis(saved.report_row_id, AllOn(kSendGrid, 2, "fp2"));
+  BOOST_REQUIRE_MESSAGE(replaced.ok(), replaced.ToString());
+  const auto sendgrid = PathOf(*store, Everything(), kSendGrid.key);
+  BOOST_REQUIRE(sendgrid.has_value());
+  BOOST_TEST(Show(sendgrid->counts) == Show(MakeCounts(7, 7, 7, 7, 0, 0, 0, 2)));
+  BOOST_TEST(!PathOf(*store, Everything(), kOffice.key).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(save_report_failing_after_its_first_rollup_writes_nothing) {
+  TempDir dir;
+  const std::string path = dir.File("store.db");
+  auto store = OpenStore(path);
+  const std::int64_t input = PutInput(*store);
+  const m::Report report = MakeReport("google.com", "r1", "example.com", kDay0,
+                                      {MakeRecord("192.0.2.1", 3), MakeRecord("192.0.2.2", 4)});
+  const m::ReportAnalysis office = AllOn(kOffice, 2);
+  {
+    // rollup_daily is written before rollup_sources.
+    FailingTrigger fault(path, "BEFORE INSERT ON rollup_sources");
+    auto failed = store->SaveReport(input, report, "d1", kDay0, &office);
+    BOOST_TEST(!failed.ok());
+    BOOST_TEST(AllReportIds(*store).empty());
+    BOOST_TEST(PathLines(*store, Everything()).empty());
+    BOOST_TEST(DailyLines(*store, Everything(), false).empty());
+    BOOST_TEST(SourceLines(*store, Everything()).empty());
+  }
+  const auto saved = Save(*store, input, report, "d1", &office);
+  BOOST_TEST((saved.kind == SaveKind::kNew));
+  const auto sources = Sources(*store, Everything());
+  BOOST_REQUIRE_EQUAL(sources.size(), 2u);
+  // The signature stored by the failed attempt was rolled back with it; the
+  // retry's groups point at signatures that exist.
+  for (const m::SourceCounts &s : sources) {
+    BOOST_TEST(ShowSignature(s.signature) == ShowSignature(SignatureOf(report.records[0])));
+  }
+  const auto office_totals = PathOf(*store, Everything(), kOffice.key);
+  BOOST_REQUIRE(office_totals.has_value());
+  BOOST_TEST(Show(office_totals->counts) == Show(MakeCounts(7, 7, 7, 7, 0, 0, 0, 2)));
+}
+
+// --- the rollups equal a recomputation
+// ------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(rollups_equal_a_recomputation_after_saves_copies_and_replacements) {
+  auto store = OpenStore(":memory:");
+  const std::int64_t input = PutInput(*store);
+  Generator gen(20240613);
+  const std::vector<std::string> domains = {"example.com", "Example.ORG", "example.net"};
+  const std::vector<std::string> orgs = {"google.com", "Yahoo", "Microsoft Corp", "Mail.Ru"};
+  constexpr std::int64_t kDays = 6;
+
+  struct Kept {
+    m::Report report;
+    std::string digest;
+  };
+  std::vector<Kept> kept;
+  int news = 0, conflicts = 0, duplicates = 0;
+  for (int n = 0; n < 50; ++n) {
+    const auto day = static_cast<m::UnixTime>(gen.Pick(static_cast<std::size_t>(kDays)));
+    const auto hour = static_cast<m::UnixTime>(gen.Pick(24));
+    m::Report r = MakeReport(orgs[gen.Pick(orgs.size())], "rid-" + std::to_string(n),
+                             domains[gen.Pick(domains.size())], kDay0 + day * 86400 + hour * 3600);
+    const std::size_t records = 1 + gen.Pick(6);
+    for (std::size_t i = 0; i < records; ++i) r.records.push_back(gen.Record());
+    const m::ReportAnalysis a = gen.Analysis(r, "fp1");
+    const std::string digest = "digest-" + std::to_string(n);
+    const bool analysed = gen.Pick(8) != 0;
+    BOOST_REQUIRE(Save(*store, input, r, digest, analysed ? &a : nullptr).kind == SaveKind::kNew);
+    ++news;
+    kept.push_back({r, digest});
+
+    if (n % 7 == 3) {  // another copy of an earlier report: same key, other content
+      m::Report copy = kept[gen.Pick(kept.size())].report;
+      copy.records[0].count += 1000;
+      copy.records.push_back(gen.Record());
+      const m::ReportAnalysis ca = gen.Analysis(copy, "fp1");
+      const auto s = Save(*store, input, copy, "conflict-" + std::to_string(n), &ca);
+      BOOST_REQUIRE(s.kind == SaveKind::kConflict);
+      ++conflicts;
+    }
+    if (n % 9 == 4) {  // the very same report again
+      const Kept &again = kept[gen.Pick(kept.size())];
+      const m::ReportAnalysis da = gen.Analysis(again.report, "fp1");
+      BOOST_REQUIRE(Save(*store, input, again.report, again.digest, &da).kind ==
+                    SaveKind::kDuplicate);
+      ++duplicates;
+    }
+  }
+  BOOST_TEST(conflicts > 0);
+  BOOST_TEST(duplicates > 0);
+  const std::vector<std::int64_t> ids = AllReportIds(*store);
+  BOOST_REQUIRE_EQUAL(ids.size(), static_cast<std::size_t>(news + conflicts));
+  CheckAgainstRecomputation(*store, kDayNumber0, kDayNumber0 + kDays - 1);
+
+  // Replace the analyses of about half the reports (copies included), some
+  // of them twice.
+  int replaced = 0;
+  for (int round = 0; round < 2; ++round) {
+    for (std::int64_t id : ids) {
+      if (gen.Pick(round == 0 ? 2 : 5) != 0) continue;
+      auto report = store->GetReport(id);
+      BOOST_REQUIRE_MESSAGE(report.ok(), Why(report));
+      const Status s = store->ReplaceAnalysis(id, gen.Analysis(*report, "fp2"));
+      BOOST_REQUIRE_MESSAGE(s.ok(), s.ToString());
+      ++replaced;
+    }
+  }
+  BOOST_TEST(replaced > static_cast<int>(ids.size()) / 3);
+  CheckAgainstRecomputation(*store, kDayNumber0, kDayNumber0 + kDays - 1);
+}
+
+// --- queries
+// -----------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(query_sources_gives_each_groups_signature_most_messages_first) {
+  auto store = OpenStore(":memory:");
+  const std::int64_t input = PutInput(*store);
+  m::Record x = MakeRecord("192.0.2.1", 5, m::AppliedDisposition::kNone);
+  x.identifiers.envelope_from = "bounce.example.com";
+  x.policy_evaluated.reasons = {{m::PolicyOverride::kForwarded, "list"}};
+  m::Record y = MakeRecord("192.0.2.1", 50, m::AppliedDisposition::kQuarantine);
+  y.auth_results.dkim = {{"example.com", "s2", m::DkimResult::kFail, "body hash"},
+                         {"esp.example", std::nullopt, m::DkimResult::kPass, std::nullopt}};
+  y.auth_results.spf = {{"helo.example.com", m::SpfScope::kHelo, m::SpfResult::kPass, "ok"}};
+  y.policy_evaluated.reasons = {{m::PolicyOverride::kLocalPolicy, std::nullopt},
+                                {m::PolicyOverride::kOther, "x"}};
+  m::Record x2 = x;  // the same signature from another address
+  x2.source_ip = Ip("192.0.2.2");
+  x2.count = 20;
+  m::Record x3 = x;  // merges with x
+  x3.count = 3;
+  m::Record z = x;  // differs from x only by having no envelope_from
+  z.identifiers.envelope_from = std::nullopt;
+  z.source_ip = Ip("192.0.2.2");
+  z.count = 1;
+  const m::Report a = MakeReport("google.com", "a", "example.com", kDay0, {x, y, x2, x3, z});
+  m::Record x4 = x;
+  x4.count = 1;
+  const m::Report b = MakeReport("Yahoo", "b", "example.com", kDay0 + 2 * 86400, {x4});
+  const m::ReportAnalysis aa = AllOn(kOffice, 5);
+  const m::ReportAnalysis ba = AllOn(kOffice, 1);
+  Save(*store, input, a, "da", &aa);
+  Save(*store, input, b, "db", &ba);
+
+  const auto groups = Sources(*store, Everything());
+  BOOST_REQUIRE_EQUAL(groups.size(), 4u);
+  BOOST_TEST(groups[0].ip.ToString() == "192.0.2.1");
+  BOOST_TEST(ShowSignature(groups[0].signature) == ShowSignature(SignatureOf(y)));
+  BOOST_TEST(groups[0].counts.messages == 50u);
+  BOOST_TEST(groups[0].counts.quarantined == 50u);
+  BOOST_TEST(groups[1].ip.ToString() == "192.0.2.2");
+  BOOST_TEST(ShowSignature(groups[1].signature) == ShowSignature(SignatureOf(x)));
+  BOOST_TEST(groups[1].counts.messages == 20u);
+  BOOST_TEST(groups[2].ip.ToString() == "192.0.2.1");
+  BOOST_TEST(ShowSignature(groups[2].signature) == ShowSignature(SignatureOf(x)));
+  BOOST_TEST(Show(groups[2].counts) == Show(MakeCounts(9, 9, 9, 9, 0, 0, 0, 3)));
+  BOOST_TEST(groups[2].first_day == kDayNumber0);
+  BOOST_TEST(groups[2].last_day == kDayNumber0 + 2);
+  BOOST_TEST(ShowSignature(groups[3].signature) == ShowSignature(SignatureOf(z)));
+  BOOST_TEST(!groups[3].signature.envelope_from.has_value());
+  BOOST_TEST(groups[3].counts.messages == 1u);
+  for (const m::SourceCounts &g : groups) BOOST_TEST(g.path_key == kOffice.key);
+
+  RollupFilter two = Everything();
+  two.limit = 2;
+  const auto top = Sources(*store, two);
+  BOOST_REQUIRE_EQUAL(top.size(), 2u);
+  BOOST_TEST(top[0].counts.messages == 50u);
+  BOOST_TEST(top[1].counts.messages == 20u);
+}
+
+BOOST_AUTO_TEST_CASE(filters_select_domain_ignoring_case_whole_days_inclusive_and_path) {
+  auto store = OpenStore(":memory:");
+  const std::int64_t input = PutInput(*store);
+  const std::int64_t d0 = kDayNumber0;
+  auto save = [&](const std::string &id, const std::string &domain, std::int64_t day,
+                  std::vector<std::pair<std::string, std::uint64_t>> rows,
+                  std::vector<const PathInfo *> paths) {
+    std::vector<m::Record> records;
+    m::ReportAnalysis a;
+    a.fingerprint = "fp1";
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      records.push_back(MakeRecord(rows[i].first, rows[i].second));
+      a.records.push_back(Attributed(*paths[i], true, true, true));
+    }
+    // The last second of the day still belongs to it.
+    const m::Report r =
+        MakeReport("org-" + id, id, domain, kDay0 + (day - d0) * 86400 + 86399, records);
+    Save(*store, input, r, id, &a);
+  };
+  // Powers of two, so that every sum names the rows it took.
+  save("r1", "example.com", d0, {{"192.0.2.1", 1}}, {&kOffice});
+  save("r2", "example.com", d0 + 1, {{"192.0.2.2", 2}, {"192.0.2.3", 4}}, {&kOffice, &kSendGrid});
+  save("r3", "example.com", d0 + 2, {{"192.0.2.4", 8}}, {&kSendGrid});
+  save("r4", "Example.ORG", d0 + 1, {{"192.0.2.5", 16}}, {&kOffice});
+
+  auto messages = [&](const RollupFilter &f) {
+    std::map<std::string, std::uint64_t> out;
+    for (const m::PathTotals &t : PathTotals(*store, f)) out[t.path.key] = t.counts.messages;
+    return out;
+  };
+  using Sums = std::map<std::string, std::uint64_t>;
+  BOOST_TEST(
+      (messages(Period(d0, d0 + 2, "EXAMPLE.COM")) == Sums{{kOffice.key, 3}, {kSendGrid.key, 12}}));
+  BOOST_TEST((messages(Period(d0, d0 + 2, "example.org")) == Sums{{kOffice.key, 16}}));
+  BOOST_TEST((messages(Period(d0 + 1, d0 + 1)) == Sums{{kOffice.key, 18}, {kSendGrid.key, 4}}));
+  BOOST_TEST((messages(Period(d0, d0 + 1)) == Sums{{kOffice.key, 19}, {kSendGrid.key, 4}}));
+  BOOST_TEST((messages(Period(d0 + 2, d0 + 2)) == Sums{{kSendGrid.key, 8}}));
+  // QueryPathTotals ignores path_key.
+  BOOST_TEST((messages(Period(d0 + 1, d0 + 2, std::nullopt, kOffice.key)) ==
+              Sums{{kOffice.key, 18}, {kSendGrid.key, 12}}));
+  BOOST_TEST(messages(Period(d0 + 3, d0 + 9)).empty());
+  BOOST_TEST(messages(Period(d0 - 9, d0 - 1)).empty());
+  BOOST_TEST(messages(Period(d0 + 2, d0)).empty());
+  BOOST_TEST(messages(Period(d0, d0 + 2, "example.net")).empty());
+
+  const m::Counts one = MakeCounts(1, 1, 1, 1, 0, 0, 0, 1);
+  const m::Counts two = MakeCounts(2, 2, 2, 2, 0, 0, 0, 1);
+  const m::Counts four = MakeCounts(4, 4, 4, 4, 0, 0, 0, 1);
+  const m::Counts eight = MakeCounts(8, 8, 8, 8, 0, 0, 0, 1);
+  BOOST_TEST(Join(DailyLines(*store, Period(d0, d0 + 2, "Example.Com", kOffice.key), true)) ==
+             Join({DailyLine(d0, kOffice.key, one), DailyLine(d0 + 1, kOffice.key, two)}));
+  BOOST_TEST(Join(DailyLines(*store, Period(d0, d0 + 2, std::nullopt, kSendGrid.key), false)) ==
+             Join({DailyLine(d0 + 1, "", four), DailyLine(d0 + 2, "", eight)}));
+  BOOST_TEST(Join(DailyLines(*store, Period(d0 + 1, d0 + 1), false)) ==
+             Join({DailyLine(d0 + 1, "", MakeCounts(22, 22, 22, 22, 0, 0, 0, 3))}));
+  BOOST_TEST(Join(ReporterLines(*store, Period(d0, d0 + 2, "EXAMPLE.org"))) ==
+             Join({ReporterLine(kOffice.key, "org-r4", MakeCounts(16, 16, 16, 16, 0, 0, 0, 1))}));
+  BOOST_TEST(Join(ReporterLines(*store, Period(d0, d0 + 1, std::nullopt, kSendGrid.key))) ==
+             Join({ReporterLine(kSendGrid.key, "org-r2", four)}));
+
+  const auto sendgrid = Sources(*store, Period(d0 + 1, d0 + 2, "Example.Com", kSendGrid.key));
+  BOOST_REQUIRE_EQUAL(sendgrid.size(), 2u);
+  BOOST_TEST(sendgrid[0].ip.ToString() == "192.0.2.4");
+  BOOST_TEST(sendgrid[0].counts.messages == 8u);
+  BOOST_TEST(sendgrid[1].ip.ToString() == "192.0.2.3");
+  BOOST_TEST(Sources(*store, Period(d0, d0, std::nullopt, kSendGrid.key)).empty());
+  BOOST_TEST(Sources(*store, Period(d0, d0 + 2, "example.org", kSendGrid.key)).empty());
+}
+
+BOOST_AUTO_TEST_CASE(latest_policies_take_each_domains_newest_report_that_is_not_a_copy) {
+  auto store = OpenStore(":memory:");
+  const std::int64_t input = PutInput(*store);
+  m::Report newer =
+      MakeReport("google.com", "new", "Example.COM", kDay0 + 86400, {MakeRecord("192.0.2.1", 1)});
+  newer.policy_published.p = m::Disposition::kReject;
+  newer.policy_published.sp = m::Disposition::kQuarantine;
+  newer.policy_published.adkim = m::Alignment::kStrict;
+  newer.policy_published.pct = 50;
+  // Saved after the newer one, so it has the higher row id.
+  m::Report older = MakeReport("Yahoo", "old", "example.com", kDay0, {MakeRecord("192.0.2.1", 1)});
+  older.policy_published.p = m::Disposition::kNone;
+  // A copy of the newer report with another policy: same key, so same end.
+  m::Report copy = newer;
+  copy.policy_published.domain = "EXAMPLE.com";
+  copy.policy_published.p = m::Disposition::kQuarantine;
+  m::Report parked = MakeReport("google.com", "p", "Example.NET", kDay0, {});
+  parked.policy_published.p = m::Disposition::kReject;
+  parked.policy_published.np = m::Disposition::kReject;
+
+  const m::ReportAnalysis one = AllOn(kOffice, 1);
+  Save(*store, input, newer, "d-new", &one);
+  Save(*store, input, older, "d-old", &one);
+  BOOST_REQUIRE(Save(*store, input, copy, "d-copy", &one).kind == SaveKind::kConflict);
+  Save(*store, input, parked, "d-parked", nullptr);
+
+  auto policies = store->LatestPolicies();
+  BOOST_REQUIRE_MESSAGE(policies.ok(), Why(policies));
+  BOOST_REQUIRE_EQUAL(policies->size(), 2u);
+  const m::PublishedPolicy &com = (*policies)[0];
+  BOOST_TEST(com.domain == "example.com");
+  BOOST_TEST(m::ToString(com.policy.p) == std::string("reject"));
+  BOOST_REQUIRE(com.policy.sp.has_value());
+  BOOST_TEST(m::ToString(*com.policy.sp) == std::string("quarantine"));
+  BOOST_TEST((com.policy.pct == std::optional<std::uint32_t>(50)));
+  BOOST_TEST(com.as_of == newer.report_metadata.date_range.end);
+  const m::PublishedPolicy &net = (*policies)[1];
+  BOOST_TEST(net.domain == "example.net");
+  BOOST_TEST(m::ToString(net.policy.p) == std::string("reject"));
+  BOOST_REQUIRE(net.policy.np.has_value());
+  BOOST_TEST(net.as_of == parked.report_metadata.date_range.end);
+}
+
+BOOST_AUTO_TEST_CASE(domains_and_data_days_reflect_analysed_data_only) {
+  auto store = OpenStore(":memory:");
+  auto domains = [&] {
+    auto d = store->Domains();
+    BOOST_REQUIRE_MESSAGE(d.ok(), Why(d));
+    return *d;
+  };
+  auto days = [&](const std::optional<std::string> &domain) {
+    auto d = store->DataDays(domain);
+    BOOST_REQUIRE_MESSAGE(d.ok(), Why(d));
+    return *d;
+  };
+  BOOST_TEST(domains().empty());
+  BOOST_TEST(days(std::nullopt).first > days(std::nullopt).second);
+  BOOST_TEST(days(std::string("example.com")).first > days(std::string("example.com")).second);
+
+  const std::int64_t input = PutInput(*store);
+  // Not analysed: not data yet.
+  Save(*store, input,
+       MakeReport("google.com", "u", "unanalysed.example", kDay0, {MakeRecord("192.0.2.1", 1)}),
+       "du", nullptr);
+  BOOST_TEST(domains().empty());
+  BOOST_TEST(days(std::nullopt).first > days(std::nullopt).second);
+
+  const m::ReportAnalysis one = AllOn(kOffice, 1);
+  Save(*store, input,
+       MakeReport("google.com", "o", "Example.ORG", kDay0 + 86400, {MakeRecord("192.0.2.1", 1)}),
+       "do", &one);
+  Save(*store, input,
+       MakeReport("google.com", "c1", "example.com", kDay0 + 3 * 86400,
+                  {MakeRecord("192.0.2.1", 1)}),
+       "dc1", &one);
+  Save(*store, input, MakeReport("Yahoo", "c2", "example.com", kDay0, {MakeRecord("192.0.2.1", 1)}),
+       "dc2", &one);
+
+  BOOST_TEST((domains() == std::vector<std::string>{"example.com", "example.org"}));
+  using Days = std::pair<std::int64_t, std::int64_t>;
+  BOOST_TEST((days(std::nullopt) == Days{kDayNumber0, kDayNumber0 + 3}));
+  BOOST_TEST((days(std::string("EXAMPLE.ORG")) == Days{kDayNumber0 + 1, kDayNumber0 + 1}));
+  BOOST_TEST((days(std::string("example.com")) == Days{kDayNumber0, kDayNumber0 + 3}));
+  BOOST_TEST(days(std::string("unanalysed.example")).first >
+             days(std::string("unanalysed.example")).second);
+}
+
+// --- counts at the limit
+// --------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(huge_counts_never_make_a_rollup_query_fail) {
+  auto store = OpenStore(":memory:");
+  const std::int64_t input = PutInput(*store);
+  using D = m::AppliedDisposition;
+  std::vector<std::int64_t> ids;
+  for (int i = 0; i < 3; ++i) {
+    const m::Report r = MakeReport(
+        "google.com", "huge-" + std::to_string(i), "example.com", kDay0 + i,
+        {MakeRecord("192.0.2.1", std::numeric_limits<std::uint64_t>::max(), D::kQuarantine),
+         MakeRecord("192.0.2.1", kInt64Max, D::kReject),
+         MakeRecord("192.0.2.2", kInt64Max - 1, D::kNone), MakeRecord("192.0.2.3", 1, D::kNone)});
+    const m::ReportAnalysis a = AllOn(kOffice, 4);
+    ids.push_back(Save(*store, input, r, "d" + std::to_string(i), &a).report_row_id);
+  }
+  auto check = [&](const std::string &key, std::uint64_t rows) {
+    const auto t = PathOf(*store, Everything(), key);
+    BOOST_REQUIRE(t.has_value());
+    BOOST_TEST(t->counts.rows == rows);
+    BOOST_TEST(t->counts.messages >= (std::uint64_t{1} << 40));
+    BOOST_TEST(t->counts.dmarc_pass == t->counts.messages);
+    BOOST_TEST(t->counts.quarantined > 0u);
+    BOOST_TEST(t->counts.rejected > 0u);
+    BOOST_TEST(t->sources == 3u);
+  };
+  check(kOffice.key, 12);
+  BOOST_TEST(DailyLines(*store, Everything(), true).size() == 1u);
+  BOOST_TEST(DailyLines(*store, Everything(), false).size() == 1u);
+  BOOST_TEST(ReporterLines(*store, Everything()).size() == 1u);
+  // 192.0.2.1 sent with two dispositions: two signatures.
+  BOOST_TEST(Sources(*store, Everything()).size() == 4u);
+  auto totals = store->GetTotals();
+  BOOST_TEST_REQUIRE(totals.ok(), Why(totals));
+
+  BOOST_REQUIRE(store->ReplaceAnalysis(ids[1], AllOn(kSendGrid, 4)).ok());
+  check(kOffice.key, 8);
+  check(kSendGrid.key, 4);
+  BOOST_REQUIRE(store->ReplaceAnalysis(ids[1], AllOn(kOffice, 4)).ok());
+  check(kOffice.key, 12);
+  BOOST_TEST(!PathOf(*store, Everything(), kSendGrid.key).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(a_report_of_many_huge_rows_saturates_its_rollups_instead_of_wrapping) {
+  auto store = OpenStore(":memory:");
+  const std::int64_t input = PutInput(*store);
+  // More rows of the largest count than a signed 64-bit sum of them holds,
+  // all in one path, address and signature.
+  constexpr std::size_t kRows = 40000;
+  std::vector<m::Record> records(kRows,
+                                 MakeRecord("192.0.2.1", std::numeric_limits<std::uint64_t>::max(),
+                                            m::AppliedDisposition::kReject));
+  std::vector<std::int64_t> ids;
+  for (int i = 0; i < 2; ++i) {
+    const m::Report r =
+        MakeReport("google.com", "many-" + std::to_string(i), "example.com", kDay0, records);
+    const m::ReportAnalysis a = AllOn(kOffice, kRows);
+    ids.push_back(Save(*store, input, r, "d" + std::to_string(i), &a).report_row_id);
+    const auto t = PathOf(*store, Everything(), kOffice.key);
+    BOOST_REQUIRE(t.has_value());
+    BOOST_TEST(t->counts.rows == kRows * static_cast<std::size_t>(i + 1));
+    BOOST_TEST(t->counts.messages >= (std::uint64_t{1} << 62));
+    BOOST_TEST(t->counts.rejected == t->counts.messages);
+    const auto sources = Sources(*store, Everything());
+    BOOST_REQUIRE_EQUAL(sources.size(), 1u);
+    BOOST_TEST(sources[0].counts.messages >= (std::uint64_t{1} << 62));
+  }
+  BOOST_REQUIRE(store->ReplaceAnalysis(ids[0], AllOn(kSendGrid, kRows)).ok());
+  const auto office = PathOf(*store, Everything(), kOffice.key);
+  const auto sendgrid = PathOf(*store, Everything(), kSendGrid.key);
+  BOOST_REQUIRE(office.has_value());
+  BOOST_REQUIRE(sendgrid.has_value());
+  BOOST_TEST(office->counts.rows == kRows);
+  BOOST_TEST(sendgrid->counts.rows == kRows);
+  BOOST_TEST(office->counts.messages >= (std::uint64_t{1} << 62));
+  BOOST_TEST(sendgrid->counts.messages >= (std::uint64_t{1} << 62));
+  BOOST_REQUIRE(store->ReplaceAnalysis(ids[1], AllOn(kSendGrid, kRows)).ok());
+  BOOST_TEST(!PathOf(*store, Everything(), kOffice.key).has_value());
+  BOOST_TEST(Sources(*store, Everything()).size() == 1u);
+}
+
+// --- DNS cache
+// -------------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(dns_answers_round_trip_replace_and_survive_reopening) {
+  TempDir dir;
+  const std::string path = dir.File("store.db");
+  auto store = OpenStore(path);
+  DnsCacheEntry txt;
+  txt.rcode = "noerror";
+  txt.values = {"v=spf1 include:_spf.example.net ~all", "quote \" and \\ backslash",
+                "\xc3\xbcn\xc3\xaf"
+                "c\xc3\xb6"
+                "d\xc3\xa9 \xe2\x9c\x93",
+                "", "[\"not json\"]"};
+  txt.ttl = 300;
+  txt.expires_at = kDay0 + 300;
+  DnsCacheEntry negative;
+  negative.rcode = "nxdomain";
+  negative.ttl = 3600;
+  negative.expires_at = kDay0 + 3600;
+
+  auto show = [](const std::optional<DnsCacheEntry> &e) {
+    if (!e) return std::string("<none>");
+    std::string out = e->rcode + " ttl=" + std::to_string(e->ttl) +
+                      " expires=" + std::to_string(e->expires_at) +
+                      " n=" + std::to_string(e->values.size());
+    for (const std::string &v : e->values) out += " [" + v + "]";
+    return out;
+  };
+  auto get = [&](Store &s, const std::string &qtype, const std::string &name) {
+    auto e = s.GetDnsAnswer(qtype, name);
+    BOOST_REQUIRE_MESSAGE(e.ok(), Why(e));
+    return *e;
+  };
+  BOOST_TEST(show(get(*store, "TXT", "example.com")) == "<none>");
+  BOOST_REQUIRE(store->PutDnsAnswer("TXT", "example.com", txt).ok());
+  BOOST_REQUIRE(store->PutDnsAnswer("PTR", "1.2.0.192.in-addr.arpa", negative).ok());
+  BOOST_TEST(show(get(*store, "TXT", "example.com")) == show(txt));
+  BOOST_TEST(show(get(*store, "PTR", "1.2.0.192.in-addr.arpa")) == show(negative));
+  BOOST_TEST(get(*store, "PTR", "1.2.0.192.in-addr.arpa")->values.empty());
+  BOOST_TEST(show(get(*store, "A", "example.com")) == "<none>");
+  BOOST_TEST(show(get(*store, "TXT", "other.example")) == "<none>");
+
+  DnsCacheEntry replacement;
+  replacement.rcode = "servfail";
+  replacement.values = {"new"};
+  replacement.ttl = 60;
+  replacement.expires_at = kDay0 + 60;
+  BOOST_REQUIRE(store->PutDnsAnswer("TXT", "example.com", replacement).ok());
+  BOOST_TEST(show(get(*store, "TXT", "example.com")) == show(replacement));
+  BOOST_TEST(show(get(*store, "PTR", "1.2.0.192.in-addr.arpa")) == show(negative));
+
+  store.reset();
+  auto reopened = OpenStore(path);
+  BOOST_TEST(show(get(*reopened, "TXT", "example.com")) == show(replacement));
+  BOOST_TEST(show(get(*reopened, "PTR", "1.2.0.192.in-addr.arpa")) == show(negative));
+}
+
+// --- migrations
+// --------------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(migrations_are_applied_once_and_listed_in_order) {
+  TempDir dir;
+  const std::string path = dir.File("store.db");
+  using Applied = std::vector<std::pair<int, std::string>>;
+  const Applied expected = {{1, "0001_initial.sql"}, {2, "0002_analysis.sql"}};
+  for (const std::string &database : {std::string(":memory:"), path, path}) {
+    auto store = OpenStore(database);
+    auto applied = store->AppliedMigrations();
+    BOOST_REQUIRE_MESSAGE(applied.ok(), Why(applied));
+    BOOST_TEST((*applied == expected));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_store_of_schema_1_is_migrated_with_its_reports_left_unanalysed) {
+  TempDir dir;
+  const std::string path = dir.File("old.db");
+  std::int64_t report_id = 0;
+  {
+    // What an older dmarcwatch wrote: migration 0001 and one report.
+    std::ifstream in(std::string(DMARC_SOURCE_DIR) + "/schema/sql/0001_initial.sql");
+    BOOST_REQUIRE(in.good());
+    std::string sql;
+    for (std::string line; std::getline(in, line);) {
+      const std::size_t comment = line.find("--");
+      sql += line.substr(0, comment) + "\n";
+    }
+    const std::vector<std::pair<std::string, std::string>> expand = {
+        {"{{ID}}", "INTEGER PRIMARY KEY"}, {"{{BLOB}}", "BLOB"}};
+    for (const auto &[from, to] : expand) {
+      for (std::size_t at = sql.find(from); at != std::string::npos; at = sql.find(from, at)) {
+        sql.replace(at, from.size(), to);
+      }
+    }
+    Poco::Data::Session old = OtherConnection(path);
+    old << "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, name "
+           "TEXT NOT NULL, "
+           "applied_at BIGINT NOT NULL)",
+        now;
+    std::size_t start = 0;
+    for (std::size_t end = sql.find(';'); end != std::string::npos;
+         start = end + 1, end = sql.find(';', start)) {
+      const std::string statement = sql.substr(start, end - start);
+      if (statement.find_first_not_of(" \n\t") != std::string::npos) old << statement, now;
+    }
+    old << "INSERT INTO schema_migrations VALUES (1, '0001_initial.sql', "
+           "1718000000)",
+        now;
+    old << "INSERT INTO inputs (sha256, channel, origin, name, received_at, "
+           "size, compression) "
+           "VALUES ('aa', 'file', '/spool/a', 'a.xml', 1718236800, 10, "
+           "'omitted')",
+        now;
+    old << "INSERT INTO reports (input_id, org_name, email, report_id, "
+           "begin_at, end_at, errors, "
+           "domain, domain_as_written, p, channel, origin, payload_chain, "
+           "payload_name, "
+           "received_at, sha256_raw, content_sha256, record_count, "
+           "message_count, warnings, "
+           "warning_count, imported_at) VALUES (1, 'google.com', "
+           "'n@google.com', 'old-1', "
+           "1718236800, 1718323199, '[]', 'example.com', 'Example.com', "
+           "'none', 'file', "
+           "'/spool/a', 'xml', 'a.xml', 1718236800, 'aa', 'cc', 2, 7, '[]', 0, "
+           "1718300000)",
+        now;
+    old << "INSERT INTO records (report_row_id, row_index, source_ip, count, "
+           "disposition, "
+           "eval_dkim, eval_spf, reasons, header_from, dkim, spf) VALUES "
+           "(1, 0, '192.0.2.1', 3, 'none', 'pass', 'fail', '[]', "
+           "'example.com', "
+           "'[[\"example.com\",\"s1\",\"pass\",null]]', '[]'), "
+           "(1, 1, '192.0.2.2', 4, 'quarantine', 'fail', 'fail', '[]', "
+           "'example.com', '[]', "
+           "'[[\"example.com\",\"mfrom\",\"fail\",null]]')",
+        now;
+    old << "SELECT id FROM reports", Poco::Data::Keywords::into(report_id), now;
+  }
+  auto store = OpenStore(path);
+  auto applied = store->AppliedMigrations();
+  BOOST_REQUIRE_MESSAGE(applied.ok(), Why(applied));
+  BOOST_REQUIRE_EQUAL(applied->size(), 2u);
+  BOOST_TEST((*applied)[0].first == 1);
+  BOOST_TEST((*applied)[1].first == 2);
+
+  auto report = store->GetReport(report_id);
+  BOOST_REQUIRE_MESSAGE(report.ok(), Why(report));
+  BOOST_REQUIRE_EQUAL(report->records.size(), 2u);
+  BOOST_TEST(report->records[1].count == 4u);
+  const m::ReportAnalysis none = GetAnalysis(*store, report_id);
+  BOOST_TEST(none.fingerprint.empty());
+  BOOST_REQUIRE_EQUAL(none.records.size(), 2u);
+  BOOST_TEST(none.records[0].path_key.empty());
+  BOOST_TEST(none.records[1].path_key.empty());
+  BOOST_TEST(ToAnalyze(*store, "fp1") == std::vector<std::int64_t>{report_id});
+  BOOST_TEST(PathLines(*store, Everything()).empty());
+
+  BOOST_REQUIRE(store->ReplaceAnalysis(report_id, AllOn(kOffice, 2, "fp1")).ok());
+  const auto office = PathOf(*store, Everything(), kOffice.key);
+  BOOST_REQUIRE(office.has_value());
+  BOOST_TEST(Show(office->counts) == Show(MakeCounts(7, 7, 7, 7, 0, 4, 0, 2)));
+  BOOST_TEST(ToAnalyze(*store, "fp1").empty());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
