@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "dmarcwatch/analysis/spf.h"
+#include "unbound_server.h"
 
 namespace dmarcwatch::analysis {
 
@@ -47,7 +48,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 namespace fs = std::filesystem;
 
-constexpr const char* kUnboundPath = "/usr/sbin/unbound";
 constexpr int kBenchAddresses = 10000;
 
 // 198.18.0.0/15 is set aside for benchmarks (RFC 2544); the n-th address.
@@ -149,191 +149,14 @@ std::string ZoneConfig() {
   return z.str();
 }
 
-// A port free for both UDP and TCP on 127.0.0.1 right now.
-int FreePort() {
-  for (int attempt = 0; attempt < 20; ++attempt) {
-    const int udp = socket(AF_INET, SOCK_DGRAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(addr);
-    if (bind(udp, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-        getsockname(udp, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-      close(udp);
-      continue;
-    }
-    const int tcp = socket(AF_INET, SOCK_STREAM, 0);
-    const bool tcp_free = bind(tcp, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
-    close(tcp);
-    close(udp);
-    if (tcp_free) return ntohs(addr.sin_port);
-  }
-  return -1;
-}
-
-// One unbound process for the whole test module.
-class UnboundServer {
- public:
-  UnboundServer() = default;
-  UnboundServer(const UnboundServer&) = delete;
-  UnboundServer& operator=(const UnboundServer&) = delete;
-  ~UnboundServer() { Stop(); }
-
-  bool ok() const { return pid_ > 0 && error_.empty(); }
-  const std::string& error() const { return error_; }
-  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
-
-  void Start() {
-    if (access(kUnboundPath, X_OK) != 0) {
-      error_ = std::string("unbound is not installed (") + kUnboundPath +
-               " missing): install the Debian package `unbound` to run the DNS integration tests";
-      return;
-    }
-    char dir_template[] = "/tmp/dmarcwatch-dns-test-XXXXXX";
-    if (mkdtemp(dir_template) == nullptr) {
-      error_ = "cannot create a temporary directory";
-      return;
-    }
-    dir_ = dir_template;
-    const std::string zones = ZoneConfig();
-    // A port can be taken between FreePort() and unbound's bind; try again then.
-    for (int attempt = 0; attempt < 3; ++attempt) {
-      port_ = FreePort();
-      if (port_ <= 0) {
-        error_ = "no free port on 127.0.0.1";
-        return;
-      }
-      WriteConfig(zones);
-      error_.clear();
-      if (Launch() && WaitUntilAnswering()) return;
-      Stop();
-    }
-    if (error_.empty()) error_ = "unbound did not start";
-  }
-
-  void Stop() {
-    if (pid_ > 0) {
-      kill(pid_, SIGTERM);
-      int status = 0;
-      const Clock::time_point give_up = Clock::now() + std::chrono::seconds(10);
-      while (waitpid(pid_, &status, WNOHANG) == 0) {
-        if (Clock::now() > give_up) {
-          kill(pid_, SIGKILL);
-          waitpid(pid_, &status, 0);
-          break;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      }
-      pid_ = -1;
-    }
-  }
-
-  void RemoveFiles() {
-    if (dir_.empty()) return;
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-    dir_.clear();
-  }
-
- private:
-  void WriteConfig(const std::string& zones) {
-    std::ofstream conf(dir_ + "/unbound.conf");
-    conf << "server:\n"
-         << "  do-daemonize: no\n"
-         << "  interface: 127.0.0.1@" << port_ << "\n"
-         << "  port: " << port_ << "\n"
-         << "  username: \"\"\n"
-         << "  chroot: \"\"\n"
-         << "  directory: \"" << dir_ << "\"\n"
-         << "  pidfile: \"" << dir_ << "/unbound.pid\"\n"
-         << "  use-syslog: no\n"
-         << "  logfile: \"\"\n"
-         << "  verbosity: 1\n"
-         << "  num-threads: 1\n"
-         << "  do-ip6: no\n"
-         << "  do-not-query-localhost: no\n"
-         << "  access-control: 127.0.0.0/8 allow\n"
-         << "  module-config: \"iterator\"\n"
-         // No recursion: whatever is not in a local zone is refused, and
-         // no upstream address may be queried at all.
-         << "  local-zone: \".\" refuse\n"
-         << "  do-not-query-address: 0.0.0.0/0\n"
-         << "  do-not-query-address: ::/0\n"
-         << "  rrset-roundrobin: no\n"
-         << zones << "remote-control:\n"
-         << "  control-enable: no\n";
-  }
-
-  bool Launch() {
-    const std::string conf = dir_ + "/unbound.conf";
-    const std::string log = dir_ + "/unbound.log";
-    const pid_t parent = getpid();
-    const pid_t pid = fork();
-    if (pid < 0) {
-      error_ = "fork failed";
-      return false;
-    }
-    if (pid == 0) {
-      // The server must not outlive the test, even when the test crashes.
-      prctl(PR_SET_PDEATHSIG, SIGTERM);
-      if (getppid() != parent) _exit(1);
-      const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      if (fd >= 0) {
-        dup2(fd, STDOUT_FILENO);
-        dup2(fd, STDERR_FILENO);
-      }
-      execl(kUnboundPath, "unbound", "-d", "-c", conf.c_str(), static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    pid_ = pid;
-    return true;
-  }
-
-  bool WaitUntilAnswering() {
-    DnsOptions options;
-    options.servers = {address()};
-    options.timeout_ms = 200;
-    options.tries = 1;
-    auto resolver = MakeAresResolver(options);
-    if (!resolver.ok()) {
-      error_ = "cannot create a resolver: " + resolver.status().ToString();
-      return false;
-    }
-    const Clock::time_point give_up = Clock::now() + std::chrono::seconds(30);
-    while (Clock::now() < give_up) {
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        error_ = "unbound exited during start-up; its log:\n" + ReadLog();
-        return false;
-      }
-      const auto answers = (*resolver)->Resolve({{DnsType::kA, "ready.example.com"}});
-      if (answers[0].rcode == DnsRcode::kOk) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    error_ = "unbound did not answer within 30 s; its log:\n" + ReadLog();
-    return false;
-  }
-
-  std::string ReadLog() const {
-    std::ifstream in(dir_ + "/unbound.log");
-    std::ostringstream out;
-    out << in.rdbuf();
-    return out.str();
-  }
-
-  std::string dir_;
-  int port_ = -1;
-  pid_t pid_ = -1;
-  std::string error_;
-};
+using testing::UnboundServer;
 
 UnboundServer* g_server = nullptr;
 
 struct UnboundFixture {
   UnboundFixture() {
     g_server = &server;
-    server.Start();
+    server.Start(ZoneConfig(), "ready.example.com");
   }
   ~UnboundFixture() {
     server.Stop();
