@@ -11,6 +11,7 @@
 #include "command.h"
 #include "dmarcwatch/ingest/sources.h"
 #include "dmarcwatch/model/text.h"
+#include "analysis_service.h"
 #include "importer.h"
 #include "output.h"
 
@@ -85,8 +86,14 @@ int Run(Context& ctx) {
   auto store = ctx.OpenStore();
   if (!store) return kExitFailure;
   const bool quiet = ctx.args.Has("quiet");
+  auto service = AnalysisService::Create(ctx.config, *store, ctx.clock, ctx.offline);
+  if (!service.ok()) {
+    ctx.err << "dmarcwatch import: " << service.status().message() << '\n';
+    return kExitFailure;
+  }
 
-  Importer importer(*store, ingest::IngestOptions{}, ctx.clock);
+  Importer importer(*store, ctx.config.limits, ctx.clock, &(*service)->analyzer());
+  std::vector<std::int64_t> new_reports;
   ImportTotals totals;
   Progress progress(CountFiles(paths));
   std::uint64_t files_done = 0;
@@ -115,6 +122,9 @@ int Run(Context& ctx) {
             return outcome.status();
           }
           totals.Add(*outcome);
+          for (const ReportOutcome& r : outcome->reports) {
+            if (r.kind != store::SaveKind::kDuplicate) new_reports.push_back(r.report_row_id);
+          }
           if (!quiet) {
             progress.Clear();
             Describe(ctx.out, item.origin, *outcome);
@@ -140,6 +150,12 @@ int Run(Context& ctx) {
   if (!fatal.ok()) {
     ctx.err << "dmarcwatch import: cannot write to the store: " << fatal.message() << '\n';
     return kExitFailure;
+  }
+  // DNS (attribution rule 5) runs after the reports are committed.
+  auto enriched = (*service)->EnrichWithDns(new_reports);
+  if (!enriched.ok()) {
+    ctx.err << "dmarcwatch import: DNS attribution failed: " << enriched.status().message()
+            << " (the reports are stored; run dmarcwatch reanalyze later)\n";
   }
   ctx.out << "files " << Grouped(files_done) << ", inputs " << Grouped(totals.inputs)
           << " | reports: " << Grouped(totals.reports_new) << " new, "

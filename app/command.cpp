@@ -2,12 +2,19 @@
 
 #include <iostream>
 
+#include "dmarcwatch/model/text.h"
+
 namespace dmarcwatch::app {
 
 const std::vector<OptionSpec>& GlobalOptions() {
   static const std::vector<OptionSpec> kOptions = {
-      {"db", "PATH", "the store: a SQLite file, or postgresql://user@host:port/db",
-       "var/dmarcwatch.db"},
+      {"config", "FILE", "the configuration file (also $DMARCWATCH_CONFIG); see docs/configuration.md",
+       ""},
+      {"db", "PATH",
+       "the store: a SQLite file, or postgresql://user@host:port/db (default: storage.database, "
+       "var/dmarcwatch.db)",
+       ""},
+      {"offline", "", "no DNS lookups in this run", ""},
       {"log-level", "LEVEL", "log to stderr at this level and above: fatal, critical, error, "
                              "warning, notice, information, debug",
        "warning"},
@@ -17,8 +24,8 @@ const std::vector<OptionSpec>& GlobalOptions() {
 }
 
 std::unique_ptr<store::Store> Context::OpenStore() const {
-  store::StoreOptions options;
-  options.database = args.GetOr("db", "var/dmarcwatch.db");
+  store::StoreOptions options = config.storage;
+  if (args.Has("db")) options.database = *args.Get("db");
   Result<std::unique_ptr<store::Store>> opened = store::Store::Open(options);
   if (!opened.ok()) {
     err << "dmarcwatch: cannot open the store " << options.database << ": "
@@ -26,6 +33,13 @@ std::unique_ptr<store::Store> Context::OpenStore() const {
     return nullptr;
   }
   return std::move(opened).value();
+}
+
+std::vector<std::string> Context::Domains(store::Store& store) const {
+  if (auto d = args.Get("domain")) return {model::AsciiLower(*d)};
+  if (!config.domains.empty()) return config.domains;
+  auto stored = store.Domains();
+  return stored.ok() ? *stored : std::vector<std::string>{};
 }
 
 }  // namespace dmarcwatch::app

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cli.h"
+#include "config.h"
 #include "dmarcwatch/model/report.h"
 #include "dmarcwatch/store/store.h"
 
@@ -25,10 +26,17 @@ struct Context {
   std::ostream& out;
   std::ostream& err;
   std::function<model::UnixTime()> clock;
+  // From --config FILE (or $DMARCWATCH_CONFIG), else the defaults.
+  const Config& config;
+  // --offline: no DNS lookups in this run.
+  bool offline = false;
 
-  // The store named by --db (default var/dmarcwatch.db). Prints the reason
-  // to `err` and returns nullptr when it cannot be opened.
+  // The store: --db, else storage.database. Prints the reason to `err` and
+  // returns nullptr when it cannot be opened.
   std::unique_ptr<store::Store> OpenStore() const;
+  // The configured domains, or those with data in the store when none are
+  // configured; --domain when given.
+  std::vector<std::string> Domains(store::Store& store) const;
 };
 
 struct Command {
@@ -42,5 +50,11 @@ const std::vector<OptionSpec>& GlobalOptions();
 Command ImportCommand();
 Command ReportsCommand();
 Command RejectedCommand();
+Command PathsCommand();
+Command FindingsCommand();
+Command ProvidersCommand();
+Command ConfigCheckCommand();
+Command ConfigDefaultsCommand();
+Command ReanalyzeCommand();
 
 }  // namespace dmarcwatch::app

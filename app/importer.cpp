@@ -26,8 +26,9 @@ void ImportTotals::Add(const InputOutcome& outcome) {
   skipped += outcome.skipped.size();
 }
 
-Importer::Importer(store::Store& store, ingest::IngestOptions options, Clock clock)
-    : store_(store), options_(std::move(options)), clock_(std::move(clock)) {}
+Importer::Importer(store::Store& store, ingest::IngestOptions options, Clock clock,
+                   analysis::Analyzer* analyzer)
+    : store_(store), options_(std::move(options)), clock_(std::move(clock)), analyzer_(analyzer) {}
 
 namespace {
 
@@ -70,8 +71,10 @@ Result<InputOutcome> Importer::Import(std::string_view bytes, const ingest::Inpu
   outcome.input_id = *input_id;
   for (std::size_t i = 0; i < processed.reports.size(); ++i) {
     const model::Report& report = processed.reports[i];
-    Result<store::SaveResult> saved =
-        store_.SaveReport(*input_id, report, processed.content_digests[i], now);
+    std::optional<model::ReportAnalysis> analysis;
+    if (analyzer_ != nullptr) analysis = analyzer_->Analyze(report);
+    Result<store::SaveResult> saved = store_.SaveReport(
+        *input_id, report, processed.content_digests[i], now, analysis ? &*analysis : nullptr);
     if (!saved.ok()) return std::move(saved).status();
     ReportOutcome r;
     r.kind = saved->kind;

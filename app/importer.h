@@ -11,12 +11,15 @@
 //
 // An Import() that returns a Status means the store could not be written
 // (retry later); bad input is never a Status here, it is in the outcome.
+// DNS-based attribution (rule 5) is not done here: the caller runs it on
+// the committed reports (AnalysisService::EnrichWithDns), off this path.
 
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
 
+#include "dmarcwatch/analysis/analyzer.h"
 #include "dmarcwatch/ingest/pipeline.h"
 #include "dmarcwatch/model/status.h"
 #include "dmarcwatch/store/store.h"
@@ -60,8 +63,11 @@ class Importer {
  public:
   using Clock = std::function<model::UnixTime()>;
 
-  // REQUIRES: `store` outlives the Importer.
-  Importer(store::Store& store, ingest::IngestOptions options, Clock clock);
+  // REQUIRES: `store` (and `analyzer`, when given) outlive the Importer.
+  // With an analyzer, every report is analysed (attribution rules 1-4, 6)
+  // and saved with its analysis, so the rollups are current at once.
+  Importer(store::Store& store, ingest::IngestOptions options, Clock clock,
+           analysis::Analyzer* analyzer = nullptr);
 
   // Imports one input held in memory.
   Result<InputOutcome> Import(std::string_view bytes, const ingest::InputInfo& info);
@@ -77,6 +83,7 @@ class Importer {
   store::Store& store_;
   ingest::IngestOptions options_;
   Clock clock_;
+  analysis::Analyzer* analyzer_;
 };
 
 }  // namespace dmarcwatch::app

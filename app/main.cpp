@@ -8,6 +8,7 @@
 #include <Poco/PatternFormatter.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -20,7 +21,14 @@ namespace {
 constexpr const char* kVersion = "0.1.0";
 
 std::vector<Command> AllCommands() {
-  return {ImportCommand(), ReportsCommand(), RejectedCommand()};
+  return {ImportCommand(),    ReportsCommand(),      RejectedCommand(),
+          PathsCommand(),     FindingsCommand(),     ProvidersCommand(),
+          ReanalyzeCommand(), ConfigCheckCommand(),  ConfigDefaultsCommand()};
+}
+
+// Commands that read the configuration file themselves.
+bool LoadsOwnConfig(const std::string& name) {
+  return name == "config check" || name == "config defaults" || name == "providers";
 }
 
 void PrintOverview(std::ostream& out, const std::vector<Command>& commands) {
@@ -114,12 +122,34 @@ int Main(int argc, char** argv) {
     return kExitOk;
   }
   SetUpLogging(parsed->GetOr("log-level", "warning"));
-  Context context{*parsed, std::cout, std::cerr, [] {
+
+  Config config = DefaultConfig();
+  std::string config_path = parsed->GetOr("config", "");
+  if (config_path.empty()) {
+    if (const char* env = std::getenv("DMARCWATCH_CONFIG")) config_path = env;
+  }
+  if (!config_path.empty() && !LoadsOwnConfig(command->spec.name)) {
+    std::vector<ConfigError> errors;
+    Result<Config> loaded = LoadConfig(config_path, errors);
+    if (!loaded.ok()) {
+      for (const ConfigError& e : errors) std::cerr << FormatError(config_path, e) << '\n';
+      std::cerr << "dmarcwatch: " << loaded.status().message()
+                << " (dmarcwatch config check " << config_path << ")\n";
+      return kExitUsage;
+    }
+    config = std::move(*loaded);
+  }
+  Context context{*parsed,
+                  std::cout,
+                  std::cerr,
+                  [] {
                     return static_cast<model::UnixTime>(
                         std::chrono::duration_cast<std::chrono::seconds>(
                             std::chrono::system_clock::now().time_since_epoch())
                             .count());
-                  }};
+                  },
+                  config,
+                  parsed->Has("offline")};
   return command->run(context);
 }
 

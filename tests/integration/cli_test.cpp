@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "dmarcwatch/store/store.h"
+#include "test_support.h"
 
 namespace fs = std::filesystem;
 namespace store = dmarcwatch::store;
@@ -28,54 +29,13 @@ extern char** environ;
 
 namespace {
 
-const std::string kBinary = std::string(DMARC_BINARY_DIR) + "/dmarcwatch";
 const fs::path kCorpus = DMARC_CORPUS_DIR;
+using dmarcwatch::testing::kBinary;
+using dmarcwatch::testing::TempDir;
+using dmarcwatch::testing::WriteFile;
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() / ("dmarcwatch-cli-" + std::to_string(::getpid()) + "-" +
-                                        std::to_string(counter++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  static inline int counter = 0;
-};
-
-struct RunResult {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr
-};
-
-std::string Quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') {
-      out += "'\\''";
-    } else {
-      out += c;
-    }
-  }
-  return out + "'";
-}
-
-RunResult Run(const std::vector<std::string>& args, bool with_stderr = true) {
-  std::string cmd = Quote(kBinary);
-  for (const auto& a : args) cmd += " " + Quote(a);
-  cmd += with_stderr ? " 2>&1" : " 2>/dev/null";
-  RunResult result;
-  FILE* pipe = popen(cmd.c_str(), "r");
-  BOOST_REQUIRE(pipe != nullptr);
-  char buf[4096];
-  std::size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) result.output.append(buf, n);
-  const int status = pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
+dmarcwatch::testing::RunResult Run(const std::vector<std::string>& args, bool with_stderr = true) {
+  return dmarcwatch::testing::RunDmarcwatch(args, with_stderr);
 }
 
 // A valid aggregate report with `records` rows, distinct by `id`.
@@ -98,10 +58,6 @@ std::string MakeReport(int id, int records) {
   return xml + "</feedback>";
 }
 
-void WriteFile(const fs::path& p, const std::string& bytes) {
-  std::ofstream out(p, std::ios::binary);
-  out << bytes;
-}
 
 std::uint64_t StoredReports(const std::string& db) {
   store::StoreOptions o;
@@ -118,8 +74,8 @@ BOOST_AUTO_TEST_SUITE(cli)
 
 BOOST_AUTO_TEST_CASE(import_exits_zero_with_rejections_and_prints_a_summary) {
   TempDir dir;
-  const std::string db = (dir.path / "t.db").string();
-  auto r = Run({"--db", db, "import", (kCorpus / "malformed").string()});
+  const std::string db = (dir.path() / "t.db").string();
+  auto r = Run({"--db", db, "--offline", "import", (kCorpus / "malformed").string()});
   BOOST_TEST(r.exit_code == 0, r.output);
   BOOST_TEST(r.output.find("rejected") != std::string::npos);
   BOOST_TEST(r.output.find("xml_malformed") != std::string::npos);
@@ -144,7 +100,7 @@ BOOST_AUTO_TEST_CASE(bad_usage_exits_two_and_an_unwritable_store_exits_one) {
   BOOST_TEST(Run({"import", "--no-such-option", "x"}).exit_code == 2);
   BOOST_TEST(Run({"no-such-command"}).exit_code == 2);
   BOOST_TEST(Run({"reports", "--format", "yaml"}).exit_code == 2);
-  auto r = Run({"--db", "/proc/dmarcwatch-no/x.db", "import", (kCorpus / "aggregate").string()});
+  auto r = Run({"--db", "/proc/dmarcwatch-no/x.db", "--offline", "import", (kCorpus / "aggregate").string()});
   BOOST_TEST(r.exit_code == 1, r.output);
   BOOST_TEST(r.output.find("cannot open the store") != std::string::npos, r.output);
 }
@@ -163,8 +119,8 @@ BOOST_AUTO_TEST_CASE(every_command_has_help) {
 
 BOOST_AUTO_TEST_CASE(reports_json_has_the_documented_shape) {
   TempDir dir;
-  const std::string db = (dir.path / "t.db").string();
-  BOOST_REQUIRE_EQUAL(Run({"--db", db, "import", (kCorpus / "aggregate").string()}).exit_code, 0);
+  const std::string db = (dir.path() / "t.db").string();
+  BOOST_REQUIRE_EQUAL(Run({"--db", db, "--offline", "import", (kCorpus / "aggregate").string()}).exit_code, 0);
   auto r = Run({"--db", db, "reports", "--format", "json", "--domain", "EXAMPLE.com"}, false);
   BOOST_REQUIRE_EQUAL(r.exit_code, 0);
   Poco::JSON::Parser parser;
@@ -193,17 +149,17 @@ BOOST_AUTO_TEST_CASE(reports_json_has_the_documented_shape) {
 
 BOOST_AUTO_TEST_CASE(an_import_killed_midway_is_completed_by_a_rerun_without_loss_or_doubles) {
   TempDir dir;
-  const fs::path in = dir.path / "in";
+  const fs::path in = dir.path() / "in";
   fs::create_directories(in);
   constexpr int kReports = 600;
   constexpr int kRecords = 300;
   for (int i = 0; i < kReports; ++i) {
-    WriteFile(in / ("r" + std::to_string(10000 + i) + ".xml"), MakeReport(i, kRecords));
+    WriteFile((in / ("r" + std::to_string(10000 + i) + ".xml")).string(), MakeReport(i, kRecords));
   }
-  const std::string db = (dir.path / "kill.db").string();
+  const std::string db = (dir.path() / "kill.db").string();
 
   pid_t pid = 0;
-  std::vector<std::string> args = {kBinary, "--db", db, "import", "--quiet", in.string()};
+  std::vector<std::string> args = {kBinary, "--db", db, "--offline", "import", "--quiet", in.string()};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -242,7 +198,7 @@ BOOST_AUTO_TEST_CASE(an_import_killed_midway_is_completed_by_a_rerun_without_los
     BOOST_TEST(t->records == t->reports * kRecords);
   }
 
-  auto rerun = Run({"--db", db, "import", "--quiet", in.string()});
+  auto rerun = Run({"--db", db, "--offline", "import", "--quiet", in.string()});
   BOOST_TEST(rerun.exit_code == 0, rerun.output);
   store::StoreOptions o;
   o.database = db;
