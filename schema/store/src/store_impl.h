@@ -227,4 +227,13 @@ struct Store::Impl {
 };
 
 
+namespace internal {
+// The store's feature files (store_<feature>.cpp, each with its own public
+// header under dmarcwatch/store/) reach the Impl through this, so a feature
+// adds its own header and source without touching Store's declaration.
+struct Access {
+  static Store::Impl& Of(Store& store) { return *store.impl_; }
+};
+}  // namespace internal
+
 }  // namespace dmarcwatch::store

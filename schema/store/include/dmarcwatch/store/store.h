@@ -142,6 +142,10 @@ struct Totals {
   std::uint64_t rejects = 0;
 };
 
+namespace internal {
+struct Access;  // store_impl.h: lets the store's feature files reach Impl
+}
+
 class Store {
  public:
   // Opens (creating when needed) and migrates. kIoError when the file cannot
@@ -231,6 +235,7 @@ class Store {
   Result<std::vector<std::pair<int, std::string>>> AppliedMigrations();
 
  private:
+  friend struct internal::Access;
   struct Impl;
   explicit Store(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
