@@ -56,5 +56,8 @@ Command ProvidersCommand();
 Command ConfigCheckCommand();
 Command ConfigDefaultsCommand();
 Command ReanalyzeCommand();
+Command ServeCommand();
+Command PasswdCommand();
+Command TokenCommand();
 
 }  // namespace dmarcwatch::app

@@ -468,8 +468,9 @@ bool IsLoopbackHost(const std::string& host) {
   return host == "127.0.0.1" || host == "::1" || host == "localhost" || host.rfind("127.", 0) == 0;
 }
 
-// "host:port" or "[v6]:port".
-std::optional<std::pair<std::string, int>> ParseListen(const std::string& listen) {
+}  // namespace
+
+std::optional<std::pair<std::string, int>> ParseListenAddress(const std::string& listen) {
   std::string host;
   std::string port;
   if (!listen.empty() && listen.front() == '[') {
@@ -490,6 +491,8 @@ std::optional<std::pair<std::string, int>> ParseListen(const std::string& listen
   }
   return std::make_pair(host, p);
 }
+
+namespace {
 
 bool IsArgon2Hash(const std::string& h) { return h.rfind("$argon2id$", 0) == 0; }
 
@@ -707,7 +710,7 @@ Config Build(const toml::table& root, const std::string& source,
   {
     Reader r(table("web"), "web", "web", 0, errors);
     c.web.listen = r.String("listen");
-    if (!ParseListen(c.web.listen)) {
+    if (!ParseListenAddress(c.web.listen)) {
       r.Error("listen", r.Line("listen"), "must be host:port, e.g. \"127.0.0.1:8080\" or \"[::1]:8080\"");
     }
     c.web.tls_cert = r.String("tls_cert");

@@ -7,6 +7,7 @@
 // types fail, naming the key and line), the defaults, and
 // `dmarcwatch config defaults`. The format is in docs/configuration.md.
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -162,6 +163,9 @@ Result<Config> ParseConfig(std::string_view text, const std::string& name,
 // readable by group or others (mode 0600 or stricter) and must not be
 // empty; one trailing newline is dropped. Errors name the file and why.
 Result<std::string> ReadSecretFile(const std::string& path);
+
+// "host:port" or "[v6]:port" (web.listen, --listen).
+std::optional<std::pair<std::string, int>> ParseListenAddress(const std::string& listen);
 
 // "FILE:LINE: key: message".
 std::string FormatError(const std::string& file, const ConfigError& error);

@@ -21,9 +21,9 @@ namespace {
 constexpr const char* kVersion = "0.1.0";
 
 std::vector<Command> AllCommands() {
-  return {ImportCommand(),    ReportsCommand(),      RejectedCommand(),
-          PathsCommand(),     FindingsCommand(),     ProvidersCommand(),
-          ReanalyzeCommand(), ConfigCheckCommand(),  ConfigDefaultsCommand()};
+  return {ImportCommand(),    ReportsCommand(),     RejectedCommand(),       PathsCommand(),
+          FindingsCommand(),  ProvidersCommand(),   ReanalyzeCommand(),      ServeCommand(),
+          PasswdCommand(),    TokenCommand(),       ConfigCheckCommand(),    ConfigDefaultsCommand()};
 }
 
 // Commands that read the configuration file themselves.

@@ -5,6 +5,7 @@
 
 #include <Poco/Exception.h>
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 
@@ -402,6 +403,29 @@ model::Report FromRows(const ReportRowData& row, const std::vector<RecordRowData
     report.records.push_back(std::move(r));
   }
   return report;
+}
+
+ReportRow ToReportRow(const ReportListRowData& r) {
+  ReportRow row;
+  row.id = r.id;
+  row.input_id = r.input_id;
+  row.content_sha256 = r.content_sha256;
+  row.org_name = r.org_name;
+  row.email = r.email;
+  row.report_id = r.report_id;
+  row.domain = r.domain;
+  row.begin = r.begin_at;
+  row.end = r.end_at;
+  row.records = r.record_count < 0 ? 0 : static_cast<std::uint64_t>(r.record_count);
+  row.messages = r.message_count < 0 ? 0 : static_cast<std::uint64_t>(r.message_count);
+  if (!r.duplicate_of.isNull()) row.duplicate_of = r.duplicate_of.value();
+  row.payload_chain = r.payload_chain;
+  row.payload_name = r.payload_name;
+  row.origin = r.origin;
+  row.warnings = static_cast<std::uint32_t>(
+      std::clamp<std::int64_t>(r.warning_count, 0, std::numeric_limits<std::uint32_t>::max()));
+  row.imported_at = r.imported_at;
+  return row;
 }
 
 }  // namespace dmarcwatch::store

@@ -25,6 +25,7 @@
 
 #include "dmarcwatch/model/analysis.h"
 #include "dmarcwatch/model/report.h"
+#include "dmarcwatch/store/store.h"
 
 namespace dmarcwatch::store {
 
@@ -318,6 +319,7 @@ struct RejectRowData {
 // The projection ListReports reads (reports joined with nothing).
 struct ReportListRowData {
   std::int64_t id = 0;
+  std::int64_t input_id = 0;
   std::string org_name;
   std::string email;
   std::string report_id;
@@ -332,16 +334,18 @@ struct ReportListRowData {
   std::string origin;
   std::int64_t warning_count = 0;
   std::int64_t imported_at = 0;
+  std::string content_sha256;
 
-  static constexpr std::array<std::string_view, 15> kColumns = {
-      "id",     "org_name",      "email",         "report_id",    "domain",        "begin_at",
-      "end_at", "record_count",  "message_count", "duplicate_of", "payload_chain", "payload_name",
-      "origin", "warning_count", "imported_at"};
+  static constexpr std::array<std::string_view, 17> kColumns = {
+      "id",           "input_id",      "org_name",      "email",        "report_id",
+      "domain",       "begin_at",      "end_at",        "record_count", "message_count",
+      "duplicate_of", "payload_chain", "payload_name",  "origin",       "warning_count",
+      "imported_at",  "content_sha256"};
   template <typename Self>
   static auto Fields(Self& r) {
-    return std::tie(r.id, r.org_name, r.email, r.report_id, r.domain, r.begin_at, r.end_at,
-                    r.record_count, r.message_count, r.duplicate_of, r.payload_chain,
-                    r.payload_name, r.origin, r.warning_count, r.imported_at);
+    return std::tie(r.id, r.input_id, r.org_name, r.email, r.report_id, r.domain, r.begin_at,
+                    r.end_at, r.record_count, r.message_count, r.duplicate_of, r.payload_chain,
+                    r.payload_name, r.origin, r.warning_count, r.imported_at, r.content_sha256);
   }
 };
 
@@ -407,6 +411,9 @@ ReportRowData ToReportRow(std::int64_t input_id, const model::Report& report,
 // that the strings' buffers are reused from one report to the next.
 void FillRecordRows(std::int64_t report_row_id, const model::Report& report,
                     std::vector<RecordRowData>& rows);
+
+// The list view of a report row.
+ReportRow ToReportRow(const ReportListRowData& row);
 
 // Rebuilds the report. Throws Poco::DataFormatException when a row does
 // not hold what this store writes (a corrupt database).

@@ -491,27 +491,20 @@ Result<std::vector<ReportRow>> Store::ListReports(const ReportFilter& filter) {
 
     std::vector<ReportRow> out;
     out.reserve(rows.size());
-    for (const ReportListRowData& r : rows) {
-      ReportRow row;
-      row.id = r.id;
-      row.org_name = r.org_name;
-      row.email = r.email;
-      row.report_id = r.report_id;
-      row.domain = r.domain;
-      row.begin = r.begin_at;
-      row.end = r.end_at;
-      row.records = r.record_count < 0 ? 0 : static_cast<std::uint64_t>(r.record_count);
-      row.messages = r.message_count < 0 ? 0 : static_cast<std::uint64_t>(r.message_count);
-      if (!r.duplicate_of.isNull()) row.duplicate_of = r.duplicate_of.value();
-      row.payload_chain = r.payload_chain;
-      row.payload_name = r.payload_name;
-      row.origin = r.origin;
-      row.warnings = static_cast<std::uint32_t>(
-          std::clamp<std::int64_t>(r.warning_count, 0, std::numeric_limits<std::uint32_t>::max()));
-      row.imported_at = r.imported_at;
-      out.push_back(std::move(row));
-    }
+    for (const ReportListRowData& r : rows) out.push_back(ToReportRow(r));
     return out;
+  });
+}
+
+Result<ReportRow> Store::GetReportRow(std::int64_t report_row_id) {
+  Impl& i = *impl_;
+  return i.Run("get_report_row", [&]() -> Result<ReportRow> {
+    ReportListRowData row;
+    Poco::Data::Statement st(i.session);
+    st << i.dialect.Sql("SELECT " + ColumnList<ReportListRowData>() + " FROM reports WHERE id = ?"),
+        into(row), bind(report_row_id);
+    if (st.execute() == 0) return Status::NotFound("no report " + std::to_string(report_row_id));
+    return ToReportRow(row);
   });
 }
 

@@ -232,7 +232,8 @@ namespace internal {
 // header under dmarcwatch/store/) reach the Impl through this, so a feature
 // adds its own header and source without touching Store's declaration.
 struct Access {
-  static Store::Impl& Of(Store& store) { return *store.impl_; }
+  using Impl = Store::Impl;
+  static Impl& Of(Store& store) { return *store.impl_; }
 };
 }  // namespace internal
 

@@ -1483,11 +1483,26 @@ BOOST_AUTO_TEST_CASE(dns_answers_round_trip_replace_and_survive_reopening) {
 // --- migrations
 // --------------------------------------------------------------------------------
 
+// Every migration file in schema/sql, as (version, name), in order.
+std::vector<std::pair<int, std::string>> MigrationFiles() {
+  std::vector<std::pair<int, std::string>> out;
+  for (const auto &entry :
+       std::filesystem::directory_iterator(std::string(DMARC_SOURCE_DIR) + "/schema/sql")) {
+    const std::string name = entry.path().filename().string();
+    if (entry.path().extension() == ".sql") out.emplace_back(std::stoi(name.substr(0, 4)), name);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 BOOST_AUTO_TEST_CASE(migrations_are_applied_once_and_listed_in_order) {
   TempDir dir;
   const std::string path = dir.File("store.db");
   using Applied = std::vector<std::pair<int, std::string>>;
-  const Applied expected = {{1, "0001_initial.sql"}, {2, "0002_analysis.sql"}};
+  const Applied expected = MigrationFiles();
+  BOOST_REQUIRE_GE(expected.size(), 2u);
+  BOOST_TEST(expected[0].second == "0001_initial.sql");
+  BOOST_TEST(expected[1].second == "0002_analysis.sql");
   for (const std::string &database : {std::string(":memory:"), path, path}) {
     auto store = OpenStore(database);
     auto applied = store->AppliedMigrations();
@@ -1563,7 +1578,7 @@ BOOST_AUTO_TEST_CASE(a_store_of_schema_1_is_migrated_with_its_reports_left_unana
   auto store = OpenStore(path);
   auto applied = store->AppliedMigrations();
   BOOST_REQUIRE_MESSAGE(applied.ok(), Why(applied));
-  BOOST_REQUIRE_EQUAL(applied->size(), 2u);
+  BOOST_REQUIRE_EQUAL(applied->size(), MigrationFiles().size());
   BOOST_TEST((*applied)[0].first == 1);
   BOOST_TEST((*applied)[1].first == 2);
 

@@ -93,6 +93,7 @@ struct ReportFilter {
 
 struct ReportRow {
   std::int64_t id = 0;
+  std::int64_t input_id = 0;
   std::string org_name;
   std::string email;
   std::string report_id;
@@ -107,6 +108,7 @@ struct ReportRow {
   std::string origin;
   std::uint32_t warnings = 0;
   model::UnixTime imported_at = 0;
+  std::string content_sha256;  // ingest::ContentDigest of the report
 };
 
 struct RejectRow {
@@ -192,6 +194,8 @@ class Store {
   // One stored report, rebuilt with all its fields and its records in row
   // order (absent optionals stay absent). kNotFound for an unknown row.
   Result<model::Report> GetReport(std::int64_t report_row_id);
+  // One report's list row; kNotFound when there is none.
+  Result<ReportRow> GetReportRow(std::int64_t report_row_id);
 
   // ---- Analysis and rollups ----------------------------------------------
 

@@ -1,0 +1,162 @@
+#include "serve_runtime.h"
+
+#include <Poco/Logger.h>
+
+#include <chrono>
+
+#include "dmarcwatch/analysis/dns_evidence.h"
+#include "dmarcwatch/model/text.h"
+#include "dmarcwatch/store/sessions.h"
+
+namespace dmarcwatch::app {
+
+ServeRuntime::ServeRuntime(Context& ctx, store::Store& store)
+    : ctx_(ctx), store_(store), metrics_(std::make_shared<web::Metrics>()) {}
+
+ServeRuntime::~ServeRuntime() { StopScheduler(); }
+
+Status ServeRuntime::Prepare() {
+  auto analysis = AnalysisService::Create(ctx_.config, store_, ctx_.clock, ctx_.offline);
+  if (!analysis.ok()) return std::move(analysis).status();
+  analysis_ = std::move(*analysis);
+
+  upload_store_ = ctx_.OpenStore();
+  if (!upload_store_) return Status::IoError("cannot open the store for uploads");
+  auto upload_analysis = AnalysisService::Create(ctx_.config, *upload_store_, ctx_.clock, ctx_.offline);
+  if (!upload_analysis.ok()) return std::move(upload_analysis).status();
+  upload_analysis_ = std::move(*upload_analysis);
+  upload_importer_ = std::make_unique<Importer>(*upload_store_, ctx_.config.limits, ctx_.clock,
+                                                &upload_analysis_->analyzer());
+
+  if (!ctx_.offline && ctx_.config.dns.enabled) {
+    spf_store_ = ctx_.OpenStore();
+    if (!spf_store_) return Status::IoError("cannot open the store for the SPF check");
+    auto spf = AnalysisService::Create(ctx_.config, *spf_store_, ctx_.clock, false);
+    if (!spf.ok()) return std::move(spf).status();
+    spf_analysis_ = std::move(*spf);
+  }
+
+  // Expired sessions are removed now and then; the store keeps them.
+  AddTask("purge_sessions", 3600, [this] {
+    Status purged = store::PurgeSessions(store_, ctx_.clock());
+    if (!purged.ok()) {
+      Poco::Logger::get("dmarc.store").error("event=purge_sessions_failed detail=\"" +
+                                             model::Printable(purged.message()) + "\"");
+    }
+  });
+  return Status::Ok();
+}
+
+std::vector<analysis::SpfExpansion> ServeRuntime::SpfFor(const std::string& domain) {
+  std::lock_guard<std::mutex> lock(spf_mu_);
+  const model::UnixTime now = ctx_.clock();
+  auto it = spf_cache_.find(domain);
+  if (it != spf_cache_.end() && now - it->second.first < 300) return it->second.second;
+  std::vector<analysis::SpfExpansion> spf;
+  if (spf_analysis_ != nullptr && spf_analysis_->resolver() != nullptr) {
+    spf = analysis::SpfForDomain(*spf_analysis_->resolver(), spf_analysis_->analyzer().config(),
+                                 domain);
+  }
+  if (spf_cache_.size() > 1000) spf_cache_.clear();
+  spf_cache_[domain] = {now, spf};
+  return spf;
+}
+
+Result<web::UploadOutcome> ServeRuntime::Upload(std::string_view bytes,
+                                                const std::string& token_name) {
+  std::lock_guard<std::mutex> lock(upload_mu_);
+  const auto start = std::chrono::steady_clock::now();
+  ingest::InputInfo info{"upload", "upload:" + token_name, "upload", ctx_.clock()};
+  auto outcome = upload_importer_->Import(bytes, info);
+  if (!outcome.ok()) return std::move(outcome).status();
+  web::UploadOutcome out;
+  out.input_id = outcome->input_id;
+  std::vector<std::int64_t> fresh;
+  std::uint64_t new_reports = 0, duplicates = 0;
+  for (const ReportOutcome& r : outcome->reports) {
+    out.reports.push_back({r.report_row_id, store::ToString(r.kind), r.org_name, r.report_id,
+                           r.domain, r.records, r.messages});
+    if (r.kind != store::SaveKind::kDuplicate) fresh.push_back(r.report_row_id);
+    (r.kind == store::SaveKind::kDuplicate ? duplicates : new_reports) += 1;
+  }
+  for (const ingest::Rejection& r : outcome->rejections) {
+    out.rejected.push_back({r.chain, r.name, r.status.reason(), r.status.message()});
+  }
+  for (const ingest::Skipped& s : outcome->skipped) {
+    out.skipped.push_back({s.chain, s.name, s.reason, ""});
+  }
+  auto enriched = upload_analysis_->EnrichWithDns(fresh);
+  if (!enriched.ok()) {
+    Poco::Logger::get("dmarc.analysis.dns")
+        .error("event=dns_enrichment_failed detail=\"" +
+               model::Printable(enriched.status().message()) + "\"");
+  }
+  metrics_->RecordIngest(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+      new_reports, duplicates, outcome->rejections.size());
+  Poco::Logger::get("dmarc.ingest")
+      .information("event=upload token=\"" + model::Printable(token_name, 64) +
+                   "\" reports=" + std::to_string(out.reports.size()) +
+                   " rejected=" + std::to_string(out.rejected.size()));
+  return out;
+}
+
+web::WebServices ServeRuntime::WebServicesFor() {
+  web::WebServices s;
+  s.open_store = [this]() -> Result<std::unique_ptr<store::Store>> {
+    store::StoreOptions options = ctx_.config.storage;
+    if (ctx_.args.Has("db")) options.database = *ctx_.args.Get("db");
+    return store::Store::Open(options);
+  };
+  s.rollups = [](store::Store& store) -> std::unique_ptr<analysis::RollupReader> {
+    return std::make_unique<StoreRollups>(store);
+  };
+  s.analysis_config = &analysis_->analyzer().config();
+  s.catalog = &analysis_->analyzer().catalog();
+  if (spf_analysis_ != nullptr) {
+    s.spf_for_domain = [this](const std::string& domain) { return SpfFor(domain); };
+  }
+  s.upload = [this](std::string_view bytes, const std::string& token_name) {
+    return Upload(bytes, token_name);
+  };
+  s.clock = ctx_.clock;
+  return s;
+}
+
+void ServeRuntime::AddTask(std::string name, std::int64_t interval, std::function<void()> run) {
+  tasks_.push_back({std::move(name), interval, std::move(run), std::chrono::steady_clock::now()});
+}
+
+void ServeRuntime::StartScheduler() {
+  if (thread_.joinable()) return;
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void ServeRuntime::StopScheduler() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void ServeRuntime::Loop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopping_) {
+    auto next = std::chrono::steady_clock::now() + std::chrono::hours(1);
+    for (Task& task : tasks_) {
+      if (std::chrono::steady_clock::now() >= task.next) {
+        lock.unlock();
+        task.run();
+        lock.lock();
+        if (stopping_) return;
+        task.next = std::chrono::steady_clock::now() + std::chrono::seconds(task.interval);
+      }
+      next = std::min(next, task.next);
+    }
+    wake_.wait_until(lock, next, [this] { return stopping_; });
+  }
+}
+
+}  // namespace dmarcwatch::app

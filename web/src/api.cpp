@@ -1,0 +1,1077 @@
+// The JSON API of docs/api.md. Every handler reads what it needs through the
+// borrowed store (rollups for the path views, never raw rows), checks the
+// session's domain scope, and returns JSON or CSV. Report strings are passed
+// through untouched: the client renders them as text.
+
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+#include <Poco/Logger.h>
+#include <Poco/Net/HTTPCookie.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "dmarcwatch/analysis/diagnosis.h"
+#include "dmarcwatch/analysis/domain_report.h"
+#include "dmarcwatch/ingest/parse.h"
+#include "dmarcwatch/ingest/unpack.h"
+#include "dmarcwatch/model/text.h"
+#include "dmarcwatch/model/time.h"
+#include "dmarcwatch/store/sessions.h"
+#include "dmarcwatch/web/json.h"
+#include "http.h"
+
+namespace dmarcwatch::web::internal {
+namespace {
+
+using Poco::JSON::Array;
+using Poco::JSON::Object;
+
+Object::Ptr NewObject() { return new Object(Poco::JSON_PRESERVE_KEY_ORDER); }
+
+// ---- CSV -------------------------------------------------------------------
+
+std::string CsvField(const std::string& v) {
+  // A leading =, +, - or @ would be a formula in a spreadsheet (CSV
+  // injection): report strings are attacker-controlled.
+  std::string value = v;
+  if (!value.empty() && (value[0] == '=' || value[0] == '+' || value[0] == '-' || value[0] == '@')) {
+    value = "'" + value;
+  }
+  if (value.find_first_of(",\"\r\n") == std::string::npos) return value;
+  std::string out = "\"";
+  for (char c : value) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+Reply Csv(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows,
+          const std::string& filename) {
+  std::string body;
+  auto line = [&](const std::vector<std::string>& cells) {
+    for (std::size_t i = 0; i < cells.size(); ++i) body += (i ? "," : "") + CsvField(cells[i]);
+    body += "\r\n";
+  };
+  line(header);
+  for (const auto& r : rows) line(r);
+  return Reply::File(body, "text/csv; charset=utf-8", filename);
+}
+
+bool WantsCsv(const Request& req) { return req.Query("format") == "csv"; }
+
+// ---- parameters ------------------------------------------------------------
+
+struct Scope {
+  std::string domain;
+  std::int64_t from = 0, to = 0;
+};
+
+// The domain a request asks for (or the first the session sees) and the
+// period; an error reply when either is not acceptable.
+std::optional<Reply> ResolveScope(Shared& shared, Request& req, Scope& scope,
+                                  bool domain_required = true) {
+  const std::vector<std::string> visible = shared.VisibleDomains(*req.session, *req.store);
+  std::string domain = model::AsciiLower(req.Query("domain"));
+  if (domain.empty()) {
+    if (visible.empty()) {
+      if (!domain_required) return std::nullopt;
+      return Reply::Error(404, "not_found", "no domain to show: configure [[domains]] or import reports");
+    }
+    domain = visible.front();
+  } else if (std::find(visible.begin(), visible.end(), domain) == visible.end()) {
+    return Reply::Error(404, "not_found", "no such domain");
+  }
+  scope.domain = domain;
+  auto rollups = shared.services.rollups(*req.store);
+  const std::int64_t today = model::DayNumber(shared.Now());
+  auto [from, to] = analysis::DefaultPeriod(*rollups, domain, today);
+  auto day = [](const std::string& text) -> std::optional<std::int64_t> {
+    if (text.size() != 10) return std::nullopt;
+    auto t = model::ParseIsoTime(text);
+    if (!t) return std::nullopt;
+    return model::DayNumber(*t);
+  };
+  const std::string from_text = req.Query("from"), to_text = req.Query("to");
+  if (!from_text.empty()) {
+    auto d = day(from_text);
+    if (!d) return Reply::Error(400, "bad_parameter", "from must be YYYY-MM-DD");
+    from = *d;
+    if (to_text.empty()) to = std::max(to, from);
+  }
+  if (!to_text.empty()) {
+    auto d = day(to_text);
+    if (!d) return Reply::Error(400, "bad_parameter", "to must be YYYY-MM-DD");
+    to = *d;
+    if (from_text.empty()) from = to - 29;
+  }
+  if (from > to) return Reply::Error(400, "bad_parameter", "from is after to");
+  if (to - from > 3660) return Reply::Error(400, "bad_parameter", "the period is over ten years");
+  scope.from = from;
+  scope.to = to;
+  return std::nullopt;
+}
+
+model::RollupQuery QueryFor(const Scope& s) {
+  model::RollupQuery q;
+  q.domain = s.domain;
+  q.from_day = s.from;
+  q.to_day = s.to;
+  return q;
+}
+
+// Errors from the store are environment failures: 503, retry later.
+Reply StoreError(const Status& status) {
+  return Reply::Error(503, "store_unavailable", status.message());
+}
+
+Result<analysis::DomainReport> LoadReport(Shared& shared, Request& req, const Scope& s) {
+  auto rollups = shared.services.rollups(*req.store);
+  model::RollupQuery q = QueryFor(s);
+  auto totals = rollups->PathTotals(q);
+  if (!totals.ok()) return std::move(totals).status();
+  q.limit = 20000;
+  auto sources = rollups->Sources(q);
+  if (!sources.ok()) return std::move(sources).status();
+  auto policies = rollups->Policies();
+  if (!policies.ok()) return std::move(policies).status();
+  analysis::DomainContext context;
+  context.domain = s.domain;
+  for (const auto& p : *policies) {
+    if (p.domain == s.domain) context.policy = p.policy;
+  }
+  if (shared.services.spf_for_domain) {
+    context.spf = shared.services.spf_for_domain(s.domain);
+    context.dns_checked = true;
+  }
+  return analysis::BuildDomainReport(s.domain, s.from, s.to, std::move(*totals), *sources, context,
+                                     *shared.services.analysis_config, *shared.services.catalog);
+}
+
+Array::Ptr DailyJson(const std::vector<model::DailyCounts>& daily, const Scope& s) {
+  std::map<std::int64_t, model::Counts> by_day;
+  for (const auto& d : daily) by_day[d.day].Add(d.counts);
+  Array::Ptr out = new Array;
+  for (std::int64_t day = s.from; day <= s.to; ++day) {
+    Object::Ptr o = NewObject();
+    o->set("day", DayText(day));
+    o->set("counts", CountsJson(by_day[day]));
+    out->add(o);
+  }
+  return out;
+}
+
+std::optional<std::string> PtrOf(store::Store& store, const model::IpAddress& ip) {
+  auto cached = store.GetDnsAnswer("PTR", ip.ReverseName());
+  if (!cached.ok() || !cached->has_value() || (*cached)->rcode != "ok" ||
+      (*cached)->values.empty()) {
+    return std::nullopt;
+  }
+  return (*cached)->values.front();
+}
+
+Object::Ptr SessionJson(Shared& shared, const Session& s) {
+  Object::Ptr o = NewObject();
+  o->set("user", OrNull(s.user));
+  o->set("auth_required", !shared.options.users.empty());
+  o->set("domains", StringArray(s.domains));
+  o->set("csrf_token", s.csrf_token);
+  return o;
+}
+
+std::string CookieHeader(Shared& shared, const std::string& token, std::int64_t max_age) {
+  std::string c = std::string("dmarcwatch_session=") + token +
+                  "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" + std::to_string(max_age);
+  if (shared.tls) c += "; Secure";
+  return c;
+}
+
+// Opens a session and returns the reply that sets its cookie.
+Reply NewSession(Shared& shared, Request& req, const std::string& user,
+                 std::vector<std::string> domains) {
+  const std::string token = RandomToken();
+  Session s;
+  s.token_hash = Sha256(token);
+  s.user = user;
+  s.csrf_token = RandomToken(16);
+  s.domains = std::move(domains);
+  store::SessionRecord record{user, s.csrf_token, shared.Now(),
+                              shared.Now() + shared.options.session_ttl};
+  Status saved = store::PutSession(*req.store, s.token_hash, record);
+  if (!saved.ok()) return StoreError(saved);
+  store::PurgeSessions(*req.store, shared.Now()).IgnoreError();
+  Reply r = Reply::Json(SessionJson(shared, s));
+  r.headers.emplace_back("Set-Cookie", CookieHeader(shared, token, shared.options.session_ttl));
+  return r;
+}
+
+// ---- handlers --------------------------------------------------------------
+
+Reply GetSession(Shared& shared, Request& req) {
+  if (req.session) return Reply::Json(SessionJson(shared, *req.session));
+  if (shared.options.users.empty()) return NewSession(shared, req, "", {"*"});
+  Object::Ptr e = NewObject();
+  e->set("code", "unauthenticated");
+  e->set("message", "log in first");
+  e->set("auth_required", true);
+  Object::Ptr root = NewObject();
+  root->set("error", e);
+  return Reply::Json(root, 401);
+}
+
+Reply Login(Shared& shared, Request& req) {
+  // A cross-site form cannot send application/json without a CORS
+  // preflight, which this server never grants: no login CSRF.
+  if (req.Header("Content-Type").rfind("application/json", 0) != 0) {
+    return Reply::Error(415, "unsupported_media_type", "send the login as application/json");
+  }
+  std::string name, password;
+  try {
+    Poco::JSON::Parser parser;
+    auto body = parser.parse(req.body).extract<Object::Ptr>();
+    name = body->optValue<std::string>("name", "");
+    password = body->optValue<std::string>("password", "");
+  } catch (const Poco::Exception&) {
+    return Reply::Error(400, "bad_request", "the body must be {\"name\":…,\"password\":…}");
+  }
+  const model::UnixTime now = shared.Now();
+  const std::string name_key = "user:" + name.substr(0, 256);
+  const std::string client_key = "client:" + req.client;
+  if (!shared.limiter.Allowed(name_key, now) || !shared.limiter.Allowed(client_key, now)) {
+    return Reply::Error(429, "too_many_attempts", "too many failed logins; try again later");
+  }
+  const WebUser* user = shared.User(name);
+  // Verify against a fixed hash when the user is unknown, so the answer
+  // takes as long as for a wrong password.
+  static const std::string kDummy = HashSecret("dmarcwatch-no-such-user").value();
+  const bool ok = VerifySecret(user != nullptr ? user->password_hash : kDummy, password) &&
+                  user != nullptr;
+  if (!ok) {
+    shared.limiter.Failed(name_key, now);
+    shared.limiter.Failed(client_key, now);
+    Poco::Logger::get("dmarc.web.http")
+        .warning("event=login_failed user=\"" + model::Printable(name, 64) +
+                 "\" client=" + model::Printable(req.client, 64));
+    return Reply::Error(401, "unauthenticated", "wrong name or password");
+  }
+  shared.limiter.Succeeded(name_key);
+  if (req.session) store::DeleteSession(*req.store, req.session->token_hash).IgnoreError();
+  return NewSession(shared, req, user->name, user->domains);
+}
+
+Reply Logout(Shared& shared, Request& req) {
+  Status deleted = store::DeleteSession(*req.store, req.session->token_hash);
+  if (!deleted.ok()) return StoreError(deleted);
+  Reply r = Reply::Text(204, "");
+  r.headers.emplace_back("Set-Cookie", CookieHeader(shared, "", 0));
+  return r;
+}
+
+Reply Domains(Shared& shared, Request& req) {
+  auto rollups = shared.services.rollups(*req.store);
+  auto policies = rollups->Policies();
+  if (!policies.ok()) return StoreError(policies.status());
+  Array::Ptr list = new Array;
+  for (const std::string& d : shared.VisibleDomains(*req.session, *req.store)) {
+    Object::Ptr o = NewObject();
+    o->set("domain", d);
+    o->set("configured", std::find(shared.options.domains.begin(), shared.options.domains.end(),
+                                   d) != shared.options.domains.end());
+    auto days = rollups->DataDays(d);
+    const bool has = days.ok() && days->first <= days->second;
+    o->set("first_day", has ? Poco::Dynamic::Var(DayText(days->first)) : Poco::Dynamic::Var());
+    o->set("last_day", has ? Poco::Dynamic::Var(DayText(days->second)) : Poco::Dynamic::Var());
+    Poco::Dynamic::Var policy;
+    for (const auto& p : *policies) {
+      if (p.domain == d) policy = std::string(model::ToString(p.policy.p));
+    }
+    o->set("policy", policy);
+    list->add(o);
+  }
+  Object::Ptr root = NewObject();
+  root->set("domains", list);
+  return Reply::Json(root);
+}
+
+Reply Overview(Shared& shared, Request& req) {
+  Scope s;
+  if (auto bad = ResolveScope(shared, req, s)) return *bad;
+  auto report = LoadReport(shared, req, s);
+  if (!report.ok()) return StoreError(report.status());
+  auto rollups = shared.services.rollups(*req.store);
+  auto daily = rollups->Daily(QueryFor(s), false);
+  if (!daily.ok()) return StoreError(daily.status());
+  if (WantsCsv(req)) {
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& p : report->paths) {
+      const auto& t = p.totals;
+      rows.push_back({model::ToString(t.path.kind), t.path.name, t.path.provider,
+                      std::to_string(t.counts.messages), std::to_string(t.counts.dmarc_pass),
+                      std::to_string(t.counts.spf_aligned), std::to_string(t.counts.dkim_aligned),
+                      std::to_string(t.sources), p.top() ? p.top()->title : ""});
+    }
+    return Csv({"kind", "name", "provider", "messages", "dmarc_pass", "spf_aligned",
+                "dkim_aligned", "sources", "top_finding"},
+               rows, "paths-" + s.domain + ".csv");
+  }
+  Object::Ptr root = NewObject();
+  root->set("domain", s.domain);
+  root->set("from", DayText(s.from));
+  root->set("to", DayText(s.to));
+  root->set("policy", report->policy
+                          ? Poco::Dynamic::Var(std::string(model::ToString(report->policy->p)))
+                          : Poco::Dynamic::Var());
+  root->set("totals", CountsJson(report->totals));
+  root->set("daily", DailyJson(*daily, s));
+  Array::Ptr paths = new Array;
+  for (const auto& p : report->paths) paths->add(PathJson(p));
+  root->set("paths", paths);
+  Array::Ptr findings = new Array;
+  for (const auto& f : report->domain_findings) findings->add(FindingJson(f));
+  root->set("findings", findings);
+  return Reply::Json(root);
+}
+
+Reply Paths(Shared& shared, Request& req) {
+  Scope s;
+  if (auto bad = ResolveScope(shared, req, s)) return *bad;
+  auto report = LoadReport(shared, req, s);
+  if (!report.ok()) return StoreError(report.status());
+  return Reply::Json(PathsDocument(*report));
+}
+
+Reply PathDetail(Shared& shared, Request& req) {
+  Scope s;
+  if (auto bad = ResolveScope(shared, req, s)) return *bad;
+  const std::string key = req.Query("key");
+  auto report = LoadReport(shared, req, s);
+  if (!report.ok()) return StoreError(report.status());
+  const analysis::PathReport* path = nullptr;
+  for (const auto& p : report->paths) {
+    if (p.totals.path.key == key) path = &p;
+  }
+  if (path == nullptr) return Reply::Error(404, "not_found", "no such path in this period");
+
+  auto rollups = shared.services.rollups(*req.store);
+  model::RollupQuery q = QueryFor(s);
+  q.path_key = key;
+  auto daily = rollups->Daily(q, true);
+  q.limit = 5000;
+  auto sources = rollups->Sources(q);
+  auto reporters = rollups->Reporters(q);
+  if (!daily.ok()) return StoreError(daily.status());
+  if (!sources.ok()) return StoreError(sources.status());
+  if (!reporters.ok()) return StoreError(reporters.status());
+
+  // Per IP, most messages first.
+  std::map<std::string, std::pair<model::Counts, std::pair<std::int64_t, std::int64_t>>> by_ip;
+  std::map<std::string, model::IpAddress> ips;
+  for (const auto& g : *sources) {
+    auto& entry = by_ip[g.ip.ToString()];
+    if (entry.first.rows == 0) entry.second = {g.first_day, g.last_day};
+    entry.first.Add(g.counts);
+    entry.second.first = std::min(entry.second.first, g.first_day);
+    entry.second.second = std::max(entry.second.second, g.last_day);
+    ips.emplace(g.ip.ToString(), g.ip);
+  }
+  std::vector<std::string> order;
+  for (const auto& [ip, e] : by_ip) order.push_back(ip);
+  std::stable_sort(order.begin(), order.end(), [&](const std::string& a, const std::string& b) {
+    return by_ip[a].first.messages > by_ip[b].first.messages;
+  });
+  if (WantsCsv(req)) {
+    std::vector<std::vector<std::string>> rows;
+    for (const std::string& ip : order) {
+      const auto& c = by_ip[ip].first;
+      auto ptr = PtrOf(*req.store, ips[ip]);
+      rows.push_back({ip, ptr.value_or(""), std::to_string(c.messages),
+                      std::to_string(c.dmarc_pass), std::to_string(c.spf_aligned),
+                      std::to_string(c.dkim_aligned)});
+    }
+    return Csv({"ip", "ptr", "messages", "dmarc_pass", "spf_aligned", "dkim_aligned"}, rows,
+               "sources.csv");
+  }
+  Array::Ptr source_list = new Array;
+  for (std::size_t i = 0; i < order.size() && i < 1000; ++i) {
+    const auto& entry = by_ip[order[i]];
+    Object::Ptr o = NewObject();
+    o->set("ip", order[i]);
+    auto ptr = PtrOf(*req.store, ips[order[i]]);
+    o->set("ptr", ptr ? Poco::Dynamic::Var(*ptr) : Poco::Dynamic::Var());
+    o->set("counts", CountsJson(entry.first));
+    o->set("first_day", DayText(entry.second.first));
+    o->set("last_day", DayText(entry.second.second));
+    source_list->add(o);
+  }
+  // The identifiers behind failures first.
+  std::vector<const model::SourceCounts*> groups;
+  for (const auto& g : *sources) groups.push_back(&g);
+  std::stable_sort(groups.begin(), groups.end(), [](const auto* a, const auto* b) {
+    return a->counts.dmarc_fail() > b->counts.dmarc_fail();
+  });
+  Array::Ptr identifiers = new Array;
+  for (std::size_t i = 0; i < groups.size() && i < 200; ++i) {
+    const model::SourceCounts& g = *groups[i];
+    Object::Ptr o = NewObject();
+    o->set("ip", g.ip.ToString());
+    o->set("header_from", g.signature.header_from);
+    o->set("envelope_from", g.signature.envelope_from ? Poco::Dynamic::Var(*g.signature.envelope_from)
+                                                      : Poco::Dynamic::Var());
+    Array::Ptr dkim = new Array;
+    for (const auto& d : g.signature.dkim) {
+      Object::Ptr x = NewObject();
+      x->set("domain", d.domain);
+      x->set("selector", d.selector ? Poco::Dynamic::Var(*d.selector) : Poco::Dynamic::Var());
+      x->set("result", std::string(model::ToString(d.result)));
+      dkim->add(x);
+    }
+    o->set("dkim", dkim);
+    Array::Ptr spf = new Array;
+    for (const auto& f : g.signature.spf) {
+      Object::Ptr x = NewObject();
+      x->set("domain", f.domain);
+      x->set("scope", std::string(model::ToString(f.scope)));
+      x->set("result", std::string(model::ToString(f.result)));
+      spf->add(x);
+    }
+    o->set("spf", spf);
+    Array::Ptr reasons = new Array;
+    for (auto r : g.signature.reasons) reasons->add(std::string(model::ToString(r)));
+    o->set("reasons", reasons);
+    o->set("disposition", std::string(model::ToString(g.signature.disposition)));
+    o->set("counts", CountsJson(g.counts));
+    identifiers->add(o);
+  }
+  Array::Ptr findings = new Array;
+  for (const auto& f : path->findings) findings->add(FindingJson(f));
+  Array::Ptr reporter_list = new Array;
+  for (const auto& r : *reporters) {
+    Object::Ptr o = NewObject();
+    o->set("reporter", r.reporter);
+    o->set("counts", CountsJson(r.counts));
+    reporter_list->add(o);
+  }
+  Object::Ptr root = NewObject();
+  root->set("domain", s.domain);
+  root->set("from", DayText(s.from));
+  root->set("to", DayText(s.to));
+  root->set("path", PathJson(*path));
+  root->set("daily", DailyJson(*daily, s));
+  root->set("sources", source_list);
+  root->set("identifiers", identifiers);
+  root->set("findings", findings);
+  root->set("reporters", reporter_list);
+  return Reply::Json(root);
+}
+
+Reply Senders(Shared& shared, Request& req) {
+  Scope s;
+  if (auto bad = ResolveScope(shared, req, s)) return *bad;
+  const std::string kind = req.Query("kind");
+  const std::string result = req.Query("result");
+  if (!result.empty() && result != "pass" && result != "fail") {
+    return Reply::Error(400, "bad_parameter", "result must be pass or fail");
+  }
+  auto rollups = shared.services.rollups(*req.store);
+  model::RollupQuery q = QueryFor(s);
+  q.limit = 50000;
+  auto totals = rollups->PathTotals(q);
+  auto sources = rollups->Sources(q);
+  if (!totals.ok()) return StoreError(totals.status());
+  if (!sources.ok()) return StoreError(sources.status());
+  std::map<std::string, model::PathRef> paths;
+  for (const auto& t : *totals) paths[t.path.key] = t.path;
+  struct Sender {
+    model::IpAddress ip;
+    std::string path_key;
+    model::Counts counts;
+  };
+  std::map<std::pair<std::string, std::string>, Sender> senders;
+  for (const auto& g : *sources) {
+    Sender& x = senders[std::make_pair(g.ip.ToString(), g.path_key)];
+    x.ip = g.ip;
+    x.path_key = g.path_key;
+    x.counts.Add(g.counts);
+  }
+  std::vector<const Sender*> list;
+  for (const auto& [k, x] : senders) {
+    const model::PathRef& p = paths[x.path_key];
+    if (!kind.empty() && model::ToString(p.kind) != kind) continue;
+    if (result == "pass" && x.counts.dmarc_pass == 0) continue;
+    if (result == "fail" && x.counts.dmarc_fail() == 0) continue;
+    list.push_back(&x);
+  }
+  std::stable_sort(list.begin(), list.end(), [](const Sender* a, const Sender* b) {
+    return a->counts.messages > b->counts.messages;
+  });
+  if (WantsCsv(req)) {
+    std::vector<std::vector<std::string>> rows;
+    for (const Sender* x : list) {
+      const model::PathRef& p = paths[x->path_key];
+      rows.push_back({x->ip.ToString(), PtrOf(*req.store, x->ip).value_or(""), x->path_key,
+                      model::ToString(p.kind), p.name, p.provider,
+                      std::to_string(x->counts.messages), std::to_string(x->counts.dmarc_pass),
+                      std::to_string(x->counts.spf_aligned), std::to_string(x->counts.dkim_aligned)});
+    }
+    return Csv({"ip", "ptr", "path", "kind", "name", "provider", "messages", "dmarc_pass",
+                "spf_aligned", "dkim_aligned"},
+               rows, "senders-" + s.domain + ".csv");
+  }
+  Array::Ptr out = new Array;
+  for (std::size_t i = 0; i < list.size() && i < 2000; ++i) {
+    const Sender* x = list[i];
+    const model::PathRef& p = paths[x->path_key];
+    Object::Ptr o = NewObject();
+    o->set("ip", x->ip.ToString());
+    auto ptr = PtrOf(*req.store, x->ip);
+    o->set("ptr", ptr ? Poco::Dynamic::Var(*ptr) : Poco::Dynamic::Var());
+    o->set("path", x->path_key);
+    o->set("kind", std::string(model::ToString(p.kind)));
+    o->set("name", OrNull(p.name));
+    o->set("provider", OrNull(p.provider));
+    o->set("counts", CountsJson(x->counts));
+    out->add(o);
+  }
+  Object::Ptr root = NewObject();
+  root->set("domain", s.domain);
+  root->set("from", DayText(s.from));
+  root->set("to", DayText(s.to));
+  root->set("senders", out);
+  return Reply::Json(root);
+}
+
+Object::Ptr ReportRowJson(const store::ReportRow& r) {
+  Object::Ptr o = NewObject();
+  o->set("id", r.id);
+  o->set("org", r.org_name);
+  o->set("email", r.email);
+  o->set("report_id", r.report_id);
+  o->set("domain", r.domain);
+  o->set("begin", model::FormatIso8601(r.begin));
+  o->set("end", model::FormatIso8601(r.end));
+  o->set("records", r.records);
+  o->set("messages", r.messages);
+  o->set("duplicate_of", r.duplicate_of ? Poco::Dynamic::Var(*r.duplicate_of) : Poco::Dynamic::Var());
+  o->set("warnings", r.warnings);
+  o->set("source", r.origin);
+  o->set("payload", r.payload_chain);
+  o->set("imported_at", model::FormatIso8601(r.imported_at));
+  return o;
+}
+
+Reply Reports(Shared&, Request& req) {
+  store::ReportFilter filter;
+  const std::string domain = model::AsciiLower(req.Query("domain"));
+  if (!domain.empty()) {
+    if (!req.session->Sees(domain)) return Reply::Error(404, "not_found", "no such domain");
+    filter.domain = domain;
+  }
+  for (const char* key : {"from", "to"}) {
+    const std::string text = req.Query(key);
+    if (text.empty()) continue;
+    auto t = model::ParseIsoTime(text);
+    if (!t) return Reply::Error(400, "bad_parameter", std::string(key) + " must be YYYY-MM-DD");
+    if (key[0] == 'f') {
+      filter.since = *t;
+    } else {
+      filter.until = *t + 86400;
+    }
+  }
+  try {
+    filter.limit = static_cast<std::uint32_t>(std::clamp(std::stol(req.Query("limit", "200")), 1L, 5000L));
+    filter.offset = static_cast<std::uint32_t>(std::clamp(std::stol(req.Query("offset", "0")), 0L, 100000000L));
+  } catch (const std::exception&) {
+    return Reply::Error(400, "bad_parameter", "limit and offset are numbers");
+  }
+  // A scoped user gets more than one page only if needed: filter after
+  // reading, so read generously.
+  const std::uint32_t wanted = filter.limit;
+  if (!req.session->SeesAll() && !filter.domain) filter.limit = 5000;
+  auto rows = req.store->ListReports(filter);
+  if (!rows.ok()) return StoreError(rows.status());
+  std::vector<const store::ReportRow*> visible;
+  for (const auto& r : *rows) {
+    if (req.session->Sees(r.domain) && visible.size() < wanted) visible.push_back(&r);
+  }
+  if (WantsCsv(req)) {
+    std::vector<std::vector<std::string>> out;
+    for (const auto* r : visible) {
+      out.push_back({std::to_string(r->id), r->org_name, r->report_id, r->domain,
+                     model::FormatIso8601(r->begin), model::FormatIso8601(r->end),
+                     std::to_string(r->records), std::to_string(r->messages),
+                     r->duplicate_of ? std::to_string(*r->duplicate_of) : ""});
+    }
+    return Csv({"id", "org", "report_id", "domain", "begin", "end", "records", "messages",
+                "duplicate_of"},
+               out, "reports.csv");
+  }
+  Array::Ptr list = new Array;
+  for (const auto* r : visible) list->add(ReportRowJson(*r));
+  Object::Ptr root = NewObject();
+  root->set("reports", list);
+  root->set("limit", wanted);
+  root->set("offset", filter.offset);
+  return Reply::Json(root);
+}
+
+// The report row, if it exists and the session may see it.
+Result<store::ReportRow> VisibleReport(Request& req) {
+  std::int64_t id = 0;
+  try {
+    id = std::stoll(req.params["id"]);
+  } catch (const std::exception&) {
+    return Status::NotFound("no such report");
+  }
+  auto row = req.store->GetReportRow(id);
+  if (!row.ok()) return std::move(row).status();
+  if (!req.session->Sees(row->domain)) return Status::NotFound("no such report");
+  return row;
+}
+
+Reply ReportDetail(Shared&, Request& req) {
+  auto row = VisibleReport(req);
+  if (!row.ok()) {
+    return row.status().code() == StatusCode::kNotFound
+               ? Reply::Error(404, "not_found", "no such report")
+               : StoreError(row.status());
+  }
+  auto report = req.store->GetReport(row->id);
+  auto analysis = req.store->GetAnalysis(row->id);
+  if (!report.ok()) return StoreError(report.status());
+  if (!analysis.ok()) return StoreError(analysis.status());
+  Object::Ptr r = ReportRowJson(*row);
+  const model::PolicyPublished& p = report->policy_published;
+  Object::Ptr policy = NewObject();
+  auto opt = [](auto v) {
+    return v ? Poco::Dynamic::Var(std::string(model::ToString(*v))) : Poco::Dynamic::Var();
+  };
+  policy->set("domain", p.domain);
+  policy->set("adkim", opt(p.adkim));
+  policy->set("aspf", opt(p.aspf));
+  policy->set("p", std::string(model::ToString(p.p)));
+  policy->set("sp", opt(p.sp));
+  policy->set("np", opt(p.np));
+  policy->set("pct", p.pct ? Poco::Dynamic::Var(*p.pct) : Poco::Dynamic::Var());
+  policy->set("fo", p.fo ? Poco::Dynamic::Var(*p.fo) : Poco::Dynamic::Var());
+  policy->set("testing", opt(p.testing));
+  policy->set("discovery_method", opt(p.discovery_method));
+  r->set("policy", policy);
+  r->set("version", report->version ? Poco::Dynamic::Var(*report->version) : Poco::Dynamic::Var());
+  r->set("generator", report->report_metadata.generator
+                          ? Poco::Dynamic::Var(*report->report_metadata.generator)
+                          : Poco::Dynamic::Var());
+  r->set("errors", StringArray(report->report_metadata.errors));
+  Array::Ptr warnings = new Array;
+  for (const auto& w : report->warnings) {
+    Object::Ptr o = NewObject();
+    o->set("code", w.code);
+    o->set("detail", w.detail);
+    warnings->add(o);
+  }
+  r->set("warnings", warnings);
+  Array::Ptr records = new Array;
+  for (std::size_t k = 0; k < report->records.size() && k < 5000; ++k) {
+    const model::Record& rec = report->records[k];
+    Object::Ptr o = NewObject();
+    o->set("row", k);
+    o->set("source_ip", rec.source_ip.ToString());
+    o->set("count", rec.count);
+    o->set("disposition", std::string(model::ToString(rec.policy_evaluated.disposition)));
+    Object::Ptr pe = NewObject();
+    pe->set("dkim", std::string(model::ToString(rec.policy_evaluated.dkim)));
+    pe->set("spf", std::string(model::ToString(rec.policy_evaluated.spf)));
+    Array::Ptr reasons = new Array;
+    for (const auto& reason : rec.policy_evaluated.reasons) {
+      Object::Ptr x = NewObject();
+      x->set("type", std::string(model::ToString(reason.type)));
+      x->set("comment", reason.comment ? Poco::Dynamic::Var(*reason.comment) : Poco::Dynamic::Var());
+      reasons->add(x);
+    }
+    pe->set("reasons", reasons);
+    o->set("policy_evaluated", pe);
+    o->set("header_from", rec.identifiers.header_from);
+    o->set("envelope_from", rec.identifiers.envelope_from
+                                ? Poco::Dynamic::Var(*rec.identifiers.envelope_from)
+                                : Poco::Dynamic::Var());
+    o->set("envelope_to", rec.identifiers.envelope_to
+                              ? Poco::Dynamic::Var(*rec.identifiers.envelope_to)
+                              : Poco::Dynamic::Var());
+    Array::Ptr dkim = new Array;
+    for (const auto& d : rec.auth_results.dkim) {
+      Object::Ptr x = NewObject();
+      x->set("domain", d.domain);
+      x->set("selector", d.selector ? Poco::Dynamic::Var(*d.selector) : Poco::Dynamic::Var());
+      x->set("result", std::string(model::ToString(d.result)));
+      x->set("human_result", d.human_result ? Poco::Dynamic::Var(*d.human_result) : Poco::Dynamic::Var());
+      dkim->add(x);
+    }
+    o->set("dkim", dkim);
+    Array::Ptr spf = new Array;
+    for (const auto& f : rec.auth_results.spf) {
+      Object::Ptr x = NewObject();
+      x->set("domain", f.domain);
+      x->set("scope", std::string(model::ToString(f.scope)));
+      x->set("result", std::string(model::ToString(f.result)));
+      x->set("human_result", f.human_result ? Poco::Dynamic::Var(*f.human_result) : Poco::Dynamic::Var());
+      spf->add(x);
+    }
+    o->set("spf", spf);
+    if (k < analysis->records.size() && !analysis->records[k].path_key.empty()) {
+      const model::RecordAnalysis& a = analysis->records[k];
+      Object::Ptr x = NewObject();
+      x->set("path", a.path_key);
+      x->set("kind", std::string(model::ToString(a.kind)));
+      x->set("rule", a.rule);
+      x->set("evidence", a.evidence);
+      x->set("spf_aligned", a.spf_aligned);
+      x->set("dkim_aligned", a.dkim_aligned);
+      x->set("dmarc_pass", a.dmarc_pass);
+      x->set("disagrees", a.disagrees);
+      o->set("analysis", x);
+    } else {
+      o->set("analysis", Poco::Dynamic::Var());
+    }
+    records->add(o);
+  }
+  Object::Ptr root = NewObject();
+  root->set("report", r);
+  root->set("records", records);
+  return Reply::Json(root);
+}
+
+Reply ReportXml(Shared&, Request& req) {
+  auto row = VisibleReport(req);
+  if (!row.ok()) {
+    return row.status().code() == StatusCode::kNotFound
+               ? Reply::Error(404, "not_found", "no such report")
+               : StoreError(row.status());
+  }
+  auto bytes = req.store->GetInputBytes(row->input_id);
+  if (!bytes.ok()) return Reply::Error(404, "not_found", bytes.status().message());
+  // The kept input may be an email or an archive holding several reports:
+  // find this one's document by its content digest.
+  ingest::Unpacked unpacked = ingest::Unpack(*bytes, row->payload_name, ingest::UnpackLimits{});
+  for (const ingest::Payload& p : unpacked.reports) {
+    auto parsed = ingest::ParseAggregateReport(p.bytes, ingest::ParseLimits{});
+    if (parsed.ok() && ingest::ContentDigest(*parsed) == row->content_sha256) {
+      return Reply::File(p.bytes, "text/xml", "report-" + std::to_string(row->id) + ".xml");
+    }
+  }
+  return Reply::Error(404, "not_found", "the report's document was not found in its input");
+}
+
+Reply Rejected(Shared&, Request& req) {
+  if (!req.session->SeesAll()) {
+    Object::Ptr root = NewObject();
+    root->set("rejected", Array::Ptr(new Array));
+    return Reply::Json(root);
+  }
+  std::uint32_t limit = 200, offset = 0;
+  try {
+    limit = static_cast<std::uint32_t>(std::clamp(std::stol(req.Query("limit", "200")), 1L, 5000L));
+    offset = static_cast<std::uint32_t>(std::clamp(std::stol(req.Query("offset", "0")), 0L, 100000000L));
+  } catch (const std::exception&) {
+    return Reply::Error(400, "bad_parameter", "limit and offset are numbers");
+  }
+  auto rows = req.store->ListRejects(limit, offset);
+  if (!rows.ok()) return StoreError(rows.status());
+  if (WantsCsv(req)) {
+    std::vector<std::vector<std::string>> out;
+    for (const auto& r : *rows) {
+      out.push_back({std::to_string(r.id), r.input_id ? std::to_string(*r.input_id) : "", r.origin,
+                     r.payload_chain, r.payload_name, r.code, r.reason, r.message,
+                     model::FormatIso8601(r.first_seen), std::to_string(r.seen_count)});
+    }
+    return Csv({"id", "input_id", "source", "payload", "name", "code", "reason", "message",
+                "first_seen", "seen"},
+               out, "rejected.csv");
+  }
+  Array::Ptr list = new Array;
+  for (const auto& r : *rows) {
+    Object::Ptr o = NewObject();
+    o->set("id", r.id);
+    o->set("input_id", r.input_id ? Poco::Dynamic::Var(*r.input_id) : Poco::Dynamic::Var());
+    o->set("source", r.origin);
+    o->set("payload", r.payload_chain);
+    o->set("name", r.payload_name);
+    o->set("code", r.code);
+    o->set("reason", r.reason);
+    o->set("message", r.message);
+    o->set("first_seen", model::FormatIso8601(r.first_seen));
+    o->set("seen", r.seen_count);
+    list->add(o);
+  }
+  Object::Ptr root = NewObject();
+  root->set("rejected", list);
+  return Reply::Json(root);
+}
+
+Reply RejectedOriginal(Shared&, Request& req) {
+  if (!req.session->SeesAll()) return Reply::Error(404, "not_found", "no such input");
+  std::int64_t id = 0;
+  try {
+    id = std::stoll(req.params["id"]);
+  } catch (const std::exception&) {
+    return Reply::Error(404, "not_found", "no such input");
+  }
+  auto rows = req.store->ListRejects(100000, 0);
+  if (!rows.ok()) return StoreError(rows.status());
+  for (const auto& r : *rows) {
+    if (r.id != id || !r.input_id) continue;
+    auto bytes = req.store->GetInputBytes(*r.input_id);
+    if (!bytes.ok()) return Reply::Error(404, "not_found", bytes.status().message());
+    return Reply::File(*bytes, "application/octet-stream",
+                       "input-" + std::to_string(*r.input_id) + ".bin");
+  }
+  return Reply::Error(404, "not_found", "no such rejected input");
+}
+
+Object::Ptr ProviderJson(const analysis::Provider& p) {
+  Object::Ptr o = NewObject();
+  o->set("id", p.id);
+  o->set("name", p.name);
+  o->set("type", std::string(analysis::ToString(p.type)));
+  o->set("spf_includes", StringArray(p.spf_includes));
+  o->set("dkim_domains", StringArray(p.dkim_domains));
+  o->set("dkim_setup", p.dkim_setup);
+  o->set("return_path_domains", StringArray(p.return_path_domains));
+  o->set("custom_return_path", std::string(analysis::ToString(p.custom_return_path)));
+  o->set("return_path_setup", p.return_path_setup);
+  o->set("ptr_domains", StringArray(p.ptr_domains));
+  o->set("via", StringArray(p.via));
+  o->set("sources", StringArray(p.sources));
+  o->set("checked", p.checked);
+  o->set("notes", p.notes);
+  return o;
+}
+
+Reply Config(Shared& shared, Request& req) {
+  auto rollups = shared.services.rollups(*req.store);
+  auto policies = rollups->Policies();
+  if (!policies.ok()) return StoreError(policies.status());
+  Array::Ptr domains = new Array;
+  for (const std::string& d : shared.VisibleDomains(*req.session, *req.store)) {
+    Object::Ptr o = NewObject();
+    o->set("domain", d);
+    Poco::Dynamic::Var policy;
+    for (const auto& p : *policies) {
+      if (p.domain == d) policy = std::string(model::ToString(p.policy.p));
+    }
+    o->set("policy", policy);
+    if (shared.services.spf_for_domain) {
+      Poco::Dynamic::Var spf_var;
+      for (const analysis::SpfExpansion& e : shared.services.spf_for_domain(d)) {
+        if (e.domain != d) continue;
+        Object::Ptr spf = NewObject();
+        spf->set("checked", true);
+        spf->set("record", e.record);
+        spf->set("lookups", e.lookups);
+        spf->set("over_limit", e.over_limit);
+        spf->set("includes", StringArray(e.includes));
+        spf->set("problems", StringArray(e.problems));
+        spf_var = spf;
+      }
+      o->set("spf", spf_var);
+    } else {
+      o->set("spf", Poco::Dynamic::Var());
+    }
+    domains->add(o);
+  }
+  Array::Ptr paths = new Array;
+  for (const analysis::DeclaredPath& p : shared.services.analysis_config->paths) {
+    Object::Ptr o = NewObject();
+    o->set("name", p.name);
+    o->set("kind", std::string(model::ToString(p.kind)));
+    o->set("provider", OrNull(p.provider));
+    std::vector<std::string> ips;
+    for (const auto& n : p.ips) ips.push_back(n.ToString());
+    o->set("ips", StringArray(ips));
+    o->set("dkim_domains", StringArray(p.dkim_domains));
+    o->set("dkim_selectors", StringArray(p.dkim_selectors));
+    o->set("return_path_domains", StringArray(p.return_path_domains));
+    const analysis::Provider* provider = shared.services.catalog->ById(p.provider);
+    o->set("catalog", provider ? Poco::Dynamic::Var(ProviderJson(*provider)) : Poco::Dynamic::Var());
+    paths->add(o);
+  }
+  Object::Ptr dns = NewObject();
+  dns->set("enabled", static_cast<bool>(shared.services.spf_for_domain));
+  Object::Ptr root = NewObject();
+  root->set("domains", domains);
+  root->set("paths", paths);
+  root->set("dns", dns);
+  return Reply::Json(root);
+}
+
+Reply Providers(Shared& shared, Request&) {
+  Array::Ptr list = new Array;
+  for (const auto& p : shared.services.catalog->providers()) list->add(ProviderJson(p));
+  Object::Ptr root = NewObject();
+  root->set("version", 1);
+  root->set("providers", list);
+  return Reply::Json(root);
+}
+
+Reply Upload(Shared& shared, Request& req) {
+  const std::string auth = req.Header("Authorization");
+  const std::string prefix = "Bearer ";
+  if (auth.rfind(prefix, 0) != 0 || auth.size() == prefix.size()) {
+    Reply r = Reply::Error(401, "unauthenticated", "Authorization: Bearer <upload token> needed");
+    r.headers.emplace_back("WWW-Authenticate", "Bearer");
+    return r;
+  }
+  const std::string token = auth.substr(prefix.size());
+  const UploadToken* matched = nullptr;
+  for (const UploadToken& t : shared.options.upload_tokens) {
+    if (VerifySecret(t.token_hash, token)) {
+      matched = &t;
+      break;
+    }
+  }
+  if (matched == nullptr) {
+    Poco::Logger::get("dmarc.web.http")
+        .warning("event=upload_refused client=" + model::Printable(req.client, 64));
+    Reply r = Reply::Error(401, "unauthenticated", "unknown upload token");
+    r.headers.emplace_back("WWW-Authenticate", "Bearer error=\"invalid_token\"");
+    return r;
+  }
+  if (!shared.services.upload) return Reply::Error(503, "unavailable", "uploads are not enabled");
+  if (req.body.empty()) return Reply::Error(400, "empty_body", "the request body is empty");
+  auto outcome = shared.services.upload(req.body, matched->name);
+  if (!outcome.ok()) return StoreError(outcome.status());
+  Object::Ptr root = NewObject();
+  root->set("input_id", outcome->input_id);
+  Array::Ptr reports = new Array;
+  for (const auto& r : outcome->reports) {
+    Object::Ptr o = NewObject();
+    o->set("id", r.id);
+    o->set("result", r.result);
+    o->set("org", r.org);
+    o->set("report_id", r.report_id);
+    o->set("domain", r.domain);
+    o->set("records", r.records);
+    o->set("messages", r.messages);
+    reports->add(o);
+  }
+  root->set("reports", reports);
+  auto list = [](const std::vector<UploadOutcome::Rejected>& v, bool with_message) {
+    Array::Ptr a = new Array;
+    for (const auto& r : v) {
+      Object::Ptr o = NewObject();
+      o->set("payload", r.payload);
+      o->set("name", r.name);
+      o->set("reason", r.reason);
+      if (with_message) o->set("message", r.message);
+      a->add(o);
+    }
+    return a;
+  };
+  root->set("rejected", list(outcome->rejected, true));
+  root->set("skipped", list(outcome->skipped, false));
+  return Reply::Json(root, 201);
+}
+
+Reply StatusInfo(Shared& shared, Request&) {
+  if (!shared.services.status_json) return Reply::Error(404, "not_found", "no status");
+  Reply r;
+  r.body = shared.services.status_json();
+  return r;
+}
+
+Reply Healthz(Shared& shared, Request& req) {
+  auto totals = req.store->GetTotals();
+  (void)shared;
+  return totals.ok() ? Reply::Text(200, "ok\n") : Reply::Text(503, "store unavailable\n");
+}
+
+std::string Escape(const std::string& label) {
+  std::string out;
+  for (char c : label) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+Reply ServeMetrics(Shared& shared, Request& req) {
+  std::string out = shared.metrics->Text();
+  auto totals = req.store->GetTotals();
+  if (totals.ok()) {
+    out += "# TYPE dmarcwatch_reports_total gauge\ndmarcwatch_reports_total " +
+           std::to_string(totals->reports) + "\n";
+    out += "# TYPE dmarcwatch_records_total gauge\ndmarcwatch_records_total " +
+           std::to_string(totals->records) + "\n";
+    out += "# TYPE dmarcwatch_rejects_total gauge\ndmarcwatch_rejects_total " +
+           std::to_string(totals->rejects) + "\n";
+  }
+  auto rollups = shared.services.rollups(*req.store);
+  auto domains = rollups->Domains();
+  if (domains.ok()) {
+    std::string messages, ratio;
+    const std::int64_t today = model::DayNumber(shared.Now());
+    for (const std::string& d : *domains) {
+      model::RollupQuery q;
+      q.domain = d;
+      q.from_day = today - 29;
+      q.to_day = today;
+      auto paths = rollups->PathTotals(q);
+      if (!paths.ok()) continue;
+      std::map<std::string, std::uint64_t> by_kind;
+      model::Counts all;
+      for (const auto& p : *paths) {
+        by_kind[model::ToString(p.path.kind)] += p.counts.messages;
+        all.Add(p.counts);
+      }
+      for (const auto& [kind, n] : by_kind) {
+        messages += "dmarcwatch_messages{domain=\"" + Escape(d) + "\",kind=\"" + kind + "\"} " +
+                    std::to_string(n) + "\n";
+      }
+      if (all.messages > 0) {
+        char buf[32];
+        std::snprintf(buf, sizeof(buf), "%.6f",
+                      static_cast<double>(all.dmarc_pass) / static_cast<double>(all.messages));
+        ratio += "dmarcwatch_dmarc_pass_ratio{domain=\"" + Escape(d) + "\"} " + buf + "\n";
+      }
+    }
+    out += "# HELP dmarcwatch_messages Messages in the last 30 days, by domain and path kind.\n"
+           "# TYPE dmarcwatch_messages gauge\n" + messages;
+    out += "# HELP dmarcwatch_dmarc_pass_ratio DMARC pass ratio over the last 30 days.\n"
+           "# TYPE dmarcwatch_dmarc_pass_ratio gauge\n" + ratio;
+  }
+  return Reply::Text(200, out, "text/plain; version=0.0.4; charset=utf-8");
+}
+
+}  // namespace
+
+std::vector<Route> ApiRoutes() {
+  return {
+      {"GET", "/healthz", "healthz", false, true, Healthz},
+      {"GET", "/metrics", "metrics", false, true, ServeMetrics},
+      {"GET", "/api/v1/session", "session", false, true, GetSession},
+      {"POST", "/api/v1/login", "login", false, true, Login},
+      {"POST", "/api/v1/logout", "logout", true, true, Logout},
+      {"GET", "/api/v1/domains", "domains", true, true, Domains},
+      {"GET", "/api/v1/overview", "overview", true, true, Overview},
+      {"GET", "/api/v1/paths", "paths", true, true, Paths},
+      {"GET", "/api/v1/path", "path", true, true, PathDetail},
+      {"GET", "/api/v1/senders", "senders", true, true, Senders},
+      {"GET", "/api/v1/reports", "reports", true, true, Reports},
+      {"POST", "/api/v1/reports", "upload", false, true, Upload},
+      {"GET", "/api/v1/reports/{id}", "report", true, true, ReportDetail},
+      {"GET", "/api/v1/reports/{id}/xml", "report_xml", true, true, ReportXml},
+      {"GET", "/api/v1/rejected", "rejected", true, true, Rejected},
+      {"GET", "/api/v1/rejected/{id}/original", "rejected_original", true, true, RejectedOriginal},
+      {"GET", "/api/v1/config", "config", true, true, Config},
+      {"GET", "/api/v1/providers", "providers", true, false, Providers},
+      {"GET", "/api/v1/status", "status", true, false, StatusInfo},
+  };
+}
+
+}  // namespace dmarcwatch::web::internal
