@@ -64,7 +64,7 @@ const std::vector<KeySpec> kKeys = {
      "--db on the command line overrides it."},
     {"storage.busy_timeout_ms", KeyType::kInteger, "10000",
      "How long a write waits for another writer's lock, in milliseconds."},
-    {"storage.compression_level", KeyType::kInteger, "6",
+    {"storage.compression_level", KeyType::kInteger, "1",
      "zlib level (1-9) for the original inputs kept in the store."},
     {"web.listen", KeyType::kString, "127.0.0.1:8080",
      "Address and port to listen on: \"127.0.0.1:8080\", \"[::1]:8080\", \"0.0.0.0:8443\".\n"

@@ -16,7 +16,6 @@
 
 #include "dmarcwatch/ingest/parse.h"
 
-#include <Poco/SHA2Engine.h>
 
 #include <charconv>
 #include <cstring>
@@ -25,6 +24,7 @@
 #include <pugixml.hpp>
 #include <string>
 
+#include "dmarcwatch/ingest/digest.h"
 #include "dmarcwatch/model/text.h"
 
 namespace dmarcwatch::ingest {
@@ -78,10 +78,12 @@ bool StartsWithIgnoreCase(std::string_view s, std::string_view prefix) {
   return s.size() >= prefix.size() && model::EqualsIgnoreCase(s.substr(0, prefix.size()), prefix);
 }
 
-bool ContainsIgnoreCase(std::string_view haystack, std::string_view needle) {
-  if (needle.empty() || haystack.size() < needle.size()) return false;
-  for (std::size_t i = 0; i + needle.size() <= haystack.size(); ++i) {
-    if (haystack[i] == '<' && StartsWithIgnoreCase(haystack.substr(i), needle)) return true;
+// True when `needle` (which starts with "<!") occurs in `haystack`, any
+// case. Looks only at "<!" pairs, which are rare in a report.
+bool ContainsMarkupDeclaration(std::string_view haystack, std::string_view needle) {
+  for (std::size_t at = haystack.find("<!"); at != std::string_view::npos;
+       at = haystack.find("<!", at + 2)) {
+    if (StartsWithIgnoreCase(haystack.substr(at), needle)) return true;
   }
   return false;
 }
@@ -157,10 +159,10 @@ std::string PrepareDocument(std::string_view xml, Warnings& warnings) {
   }
   // RFC 7489 reports have no DTD. Refusing any declaration is simpler and
   // safer than trusting a parser to leave entities alone.
-  if (ContainsIgnoreCase(xml, "<!DOCTYPE")) {
+  if (ContainsMarkupDeclaration(xml, "<!DOCTYPE")) {
     Reject("doctype_forbidden", "the document has a <!DOCTYPE declaration");
   }
-  if (ContainsIgnoreCase(xml, "<!ENTITY")) {
+  if (ContainsMarkupDeclaration(xml, "<!ENTITY")) {
     Reject("doctype_forbidden", "the document declares an <!ENTITY");
   }
 
@@ -752,8 +754,8 @@ class Canon {
     }
   }
   void AddInt(std::int64_t v) { AddStr(std::to_string(v)); }
-  void Flush(Poco::SHA2Engine& engine) {
-    engine.update(out_.data(), static_cast<unsigned>(out_.size()));
+  void Flush(Sha256& sha) {
+    sha.Update(out_);
     out_.clear();
   }
   std::size_t size() const { return out_.size(); }
@@ -782,7 +784,7 @@ Result<model::Report> ParseAggregateReport(std::string_view xml, const ParseLimi
 }
 
 std::string ContentDigest(const model::Report& r) {
-  Poco::SHA2Engine engine(Poco::SHA2Engine::SHA_256);
+  Sha256 engine;
   Canon c;
   const auto& m = r.report_metadata;
   c.AddStr(m.org_name);
@@ -840,7 +842,7 @@ std::string ContentDigest(const model::Report& r) {
     if (c.size() > 64 * 1024) c.Flush(engine);
   }
   c.Flush(engine);
-  return Poco::DigestEngine::digestToHex(engine.digest());
+  return engine.HexDigest();
 }
 
 }  // namespace dmarcwatch::ingest

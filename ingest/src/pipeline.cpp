@@ -1,22 +1,9 @@
 #include "dmarcwatch/ingest/pipeline.h"
 
-#include <Poco/DigestEngine.h>
-#include <Poco/SHA2Engine.h>
-
+#include "dmarcwatch/ingest/digest.h"
 #include "dmarcwatch/ingest/parse.h"
 
 namespace dmarcwatch::ingest {
-
-std::string Sha256Hex(std::string_view bytes) {
-  Poco::SHA2Engine engine(Poco::SHA2Engine::SHA_256);
-  // update() takes an unsigned length; feed large inputs in slices.
-  constexpr std::size_t kSlice = std::size_t{1} << 30;
-  for (std::size_t at = 0; at < bytes.size(); at += kSlice) {
-    const std::size_t n = std::min(kSlice, bytes.size() - at);
-    engine.update(bytes.data() + at, static_cast<unsigned>(n));
-  }
-  return Poco::DigestEngine::digestToHex(engine.digest());
-}
 
 ProcessedInput ProcessInput(std::string_view bytes, const InputInfo& info,
                             const IngestOptions& options) {

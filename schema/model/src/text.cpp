@@ -1,6 +1,7 @@
 #include "dmarcwatch/model/text.h"
 
 #include <cstdint>
+#include <cstring>
 
 namespace dmarcwatch::model {
 namespace {
@@ -65,6 +66,15 @@ std::string_view TrimAscii(std::string_view s) {
 
 bool IsValidUtf8(std::string_view s) {
   for (std::size_t i = 0; i < s.size();) {
+    // Reports are mostly ASCII: skip eight such bytes at a time.
+    if (i + 8 <= s.size()) {
+      std::uint64_t word;
+      std::memcpy(&word, s.data() + i, sizeof(word));
+      if ((word & 0x8080808080808080ULL) == 0) {
+        i += 8;
+        continue;
+      }
+    }
     const std::size_t len = Utf8SequenceLength(s, i);
     if (len == 0) return false;
     i += len;

@@ -1,7 +1,6 @@
 #include "rows.h"
 
-#include <Poco/DigestEngine.h>
-#include <Poco/SHA2Engine.h>
+#include <openssl/evp.h>
 
 #include <Poco/Exception.h>
 
@@ -326,9 +325,10 @@ SignatureRowData SignatureOf(const RecordRowData& row) {
   }
   canon += s.envelope_from.isNull() ? "-" : "+" + std::to_string(s.envelope_from.value().size()) +
                                                 ":" + s.envelope_from.value();
-  Poco::SHA2Engine engine(Poco::SHA2Engine::SHA_256);
-  engine.update(canon.data(), static_cast<unsigned>(canon.size()));
-  s.digest = Poco::DigestEngine::digestToHex(engine.digest());
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  EVP_Digest(canon.data(), canon.size(), digest, &size, EVP_sha256(), nullptr);
+  s.digest = model::HexEncode(std::string_view(reinterpret_cast<const char*>(digest), size));
   return s;
 }
 

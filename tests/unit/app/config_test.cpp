@@ -152,7 +152,7 @@ BOOST_AUTO_TEST_CASE(default_config_holds_the_registry_defaults) {
   BOOST_TEST(c.source.empty());
   BOOST_TEST(c.storage.database == "var/dmarcwatch.db");
   BOOST_TEST(c.storage.busy_timeout_ms == 10000);
-  BOOST_TEST(c.storage.compression_level == 6);
+  BOOST_TEST(c.storage.compression_level == 1);
   const dmarcwatch::store::StoreOptions store_defaults;
   BOOST_TEST(c.storage.database == store_defaults.database);
   BOOST_TEST(c.storage.busy_timeout_ms == store_defaults.busy_timeout_ms);

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "dmarcwatch/ingest/digest.h"
 #include "dmarcwatch/ingest/limits.h"
 #include "dmarcwatch/ingest/unpack.h"
 #include "dmarcwatch/model/report.h"
@@ -49,7 +50,5 @@ struct ProcessedInput {
 ProcessedInput ProcessInput(std::string_view bytes, const InputInfo& info,
                             const IngestOptions& options);
 
-// Hex SHA-256 of arbitrary bytes.
-std::string Sha256Hex(std::string_view bytes);
 
 }  // namespace dmarcwatch::ingest
