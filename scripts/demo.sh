@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The README's first command: install, build, and run dmarcwatch on the
 # bundled demo data: a month of reports for example.com (samples/demo),
-# imported into an embedded SQLite store (var/demo.db), then what its sending
-# paths look like and what to fix. Offline: the demo domain is fictional.
+# imported into an embedded SQLite store (var/demo.db); then the sending
+# paths and what to fix, and the dashboard, served until Ctrl-C.
+# Offline: the demo domain is fictional. DEMO_LISTEN changes the address.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh build
@@ -14,4 +15,4 @@ dmarcwatch=(build/dmarcwatch --config samples/demo/dmarcwatch.toml --offline)
 echo
 "${dmarcwatch[@]}" paths
 echo
-"${dmarcwatch[@]}" findings
+exec "${dmarcwatch[@]}" serve --listen "${DEMO_LISTEN:-127.0.0.1:8080}"
