@@ -343,14 +343,35 @@ class Walker {
   }
   void NoteUnknownChildren(pugi::xml_node parent, std::initializer_list<std::string_view> known);
 
-  // The trimmed text of an element, within max_text_bytes.
-  std::string Text(pugi::xml_node n, std::string_view what);
+  // The local name of a report element; "" for a foreign (vendor) one.
+  std::string_view Key(pugi::xml_node n) const {
+    const char* name = n.name();
+    const char* colon = std::strchr(name, ':');
+    if (colon == nullptr) return name;
+    const std::string_view prefix(name, static_cast<std::size_t>(colon - name));
+    return prefix == prefix_ ? std::string_view(colon + 1) : std::string_view();
+  }
+
+  // The trimmed text of an element, within max_text_bytes: a view into the
+  // parsed document, valid while it lives.
+  std::string_view View(pugi::xml_node n, std::string_view what);
+  std::string Text(pugi::xml_node n, std::string_view what) { return std::string(View(n, what)); }
   // Absent or empty -> nullopt.
-  std::optional<std::string> OptionalText(pugi::xml_node parent, std::string_view local);
+  std::optional<std::string> OptionalText(pugi::xml_node parent, std::string_view local) {
+    return OptionalTextOf(Child(parent, local), local);
+  }
+  // The same for `n` itself (null when absent).
+  std::optional<std::string> OptionalTextOf(pugi::xml_node n, std::string_view what);
   // The child holding an optional enumerated word; an empty one counts as
   // absent, with a warning.
   pugi::xml_node OptionalWord(pugi::xml_node parent, std::string_view local);
-  std::string Domain(pugi::xml_node n, std::string_view what);
+  std::string Domain(pugi::xml_node n, std::string_view what) {
+    std::string d;
+    Domain(n, what, d);
+    return d;
+  }
+  // Lower-cased, trailing dot removed, within max_domain_bytes.
+  void Domain(pugi::xml_node n, std::string_view what, std::string& out);
   std::uint64_t Number(pugi::xml_node n, std::string_view what, std::uint64_t max);
 
   void Metadata(pugi::xml_node n, model::ReportMetadata& out);
@@ -366,7 +387,7 @@ class Walker {
   std::string prefix_;
 };
 
-std::string Walker::Text(pugi::xml_node n, std::string_view what) {
+std::string_view Walker::View(pugi::xml_node n, std::string_view what) {
   const char* raw = n.child_value();
   const std::size_t len = std::strlen(raw);
   if (len > limits_.max_text_bytes + 64) {
@@ -383,16 +404,15 @@ std::string Walker::Text(pugi::xml_node n, std::string_view what) {
   if (value.size() != len) {
     warnings_.Add("padded_value", std::string(what) + " had whitespace around its value");
   }
-  return std::string(value);
+  return value;
 }
 
-std::optional<std::string> Walker::OptionalText(pugi::xml_node parent, std::string_view local) {
-  pugi::xml_node n = Child(parent, local);
+std::optional<std::string> Walker::OptionalTextOf(pugi::xml_node n, std::string_view what) {
   if (!n) return std::nullopt;
-  std::string text = Text(n, local);
+  const std::string_view text = View(n, what);
   // <sp></sp>, <comment/>: an empty optional element says nothing.
   if (text.empty()) return std::nullopt;
-  return text;
+  return std::string(text);
 }
 
 pugi::xml_node Walker::OptionalWord(pugi::xml_node parent, std::string_view local) {
@@ -404,19 +424,22 @@ pugi::xml_node Walker::OptionalWord(pugi::xml_node parent, std::string_view loca
   return n;
 }
 
-std::string Walker::Domain(pugi::xml_node n, std::string_view what) {
-  std::string d = model::AsciiLower(Text(n, what));
-  if (!d.empty() && d.back() == '.') d.pop_back();
+void Walker::Domain(pugi::xml_node n, std::string_view what, std::string& out) {
+  std::string_view d = View(n, what);
+  if (!d.empty() && d.back() == '.') d.remove_suffix(1);
   if (d.size() > limits_.max_domain_bytes) {
     RejectLimit("max_domain_bytes", std::string(what) + " is " + std::to_string(d.size()) +
                                         " bytes, over max_domain_bytes (" +
                                         std::to_string(limits_.max_domain_bytes) + ")");
   }
-  return d;
+  out.assign(d);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
 }
 
 std::uint64_t Walker::Number(pugi::xml_node n, std::string_view what, std::uint64_t max) {
-  const std::string text = Text(n, what);
+  const std::string_view text = View(n, what);
   std::uint64_t value = 0;
   const char* first = text.data();
   const char* last = text.data() + text.size();
@@ -434,17 +457,18 @@ std::uint64_t Walker::Number(pugi::xml_node n, std::string_view what, std::uint6
 template <typename E>
 E Walker::Word(pugi::xml_node n, std::string_view what,
                std::initializer_list<std::pair<std::string_view, E>> table, E unknown) {
-  const std::string text = Text(n, what);
+  const std::string_view text = View(n, what);
   for (const auto& [word, value] : table) {
     if (text == word) return value;
   }
   for (const auto& [word, value] : table) {
     if (model::EqualsIgnoreCase(text, word)) {
-      warnings_.Add("word_case", std::string(what) + " \"" + text + "\" is not lower-case");
+      warnings_.Add("word_case",
+                    std::string(what) + " \"" + std::string(text) + "\" is not lower-case");
       return value;
     }
   }
-  warnings_.Add("unknown_" + std::string(what), std::string(what) + " \"" + text + "\"");
+  warnings_.Add("unknown_" + std::string(what), std::string(what) + " \"" + std::string(text) + "\"");
   return unknown;
 }
 
@@ -562,141 +586,195 @@ void Walker::Policy(pugi::xml_node n, model::PolicyPublished& out) {
   }
 }
 
+// The hot path: one pass over each element's children, text read as views
+// into the parsed buffer, one allocation per stored string at most.
 void Walker::ParseRecord(pugi::xml_node n, std::size_t index, model::Record& out) {
   using model::DkimResult;
   using model::DmarcResult;
   using model::SpfResult;
-  const std::string where = "record " + std::to_string(index + 1);
-  NoteUnknownChildren(n, {"row", "identifiers", "auth_results"});
+  auto where = [index] { return "record " + std::to_string(index + 1); };
 
-  pugi::xml_node row = Child(n, "row");
-  if (!row) Reject("missing_row", where + " has no row");
-  pugi::xml_node ip = Child(row, "source_ip");
-  if (!ip) Reject("missing_source_ip", where + " has no source_ip");
-  const std::string ip_text = Text(ip, "source_ip");
+  pugi::xml_node row, ids, auth;
+  for (pugi::xml_node c = n.first_child(); c; c = c.next_sibling()) {
+    if (c.type() != pugi::node_element) continue;
+    const std::string_view k = Key(c);
+    if (k == "row") {
+      if (!row) row = c;
+    } else if (k == "identifiers") {
+      if (!ids) ids = c;
+    } else if (k == "auth_results") {
+      if (!auth) auth = c;
+    } else {
+      warnings_.Add("unknown_element",
+                    std::string("<") + c.name() + "> in <" + n.name() + "> was skipped");
+    }
+  }
+
+  if (!row) Reject("missing_row", where() + " has no row");
+  pugi::xml_node ip, count, pe;
+  for (pugi::xml_node c = row.first_child(); c; c = c.next_sibling()) {
+    if (c.type() != pugi::node_element) continue;
+    const std::string_view k = Key(c);
+    if (k == "source_ip") {
+      if (!ip) ip = c;
+    } else if (k == "count") {
+      if (!count) count = c;
+    } else if (k == "policy_evaluated") {
+      if (!pe) pe = c;
+    }
+  }
+  if (!ip) Reject("missing_source_ip", where() + " has no source_ip");
+  const std::string_view ip_text = View(ip, "source_ip");
   auto parsed_ip = model::IpAddress::Parse(ip_text);
   if (!parsed_ip) {
-    Reject("bad_source_ip", where + ": source_ip \"" + Printable(ip_text, 60) +
+    Reject("bad_source_ip", where() + ": source_ip \"" + Printable(ip_text, 60) +
                                 "\" is not an IP address");
   }
   out.source_ip = *parsed_ip;
-  pugi::xml_node count = Child(row, "count");
-  if (!count) Reject("missing_count", where + " has no count");
+  if (!count) Reject("missing_count", where() + " has no count");
   // Stored as a signed 64-bit integer; no reporter counts past that.
   out.count = Number(count, "count",
                      static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()));
 
-  if (pugi::xml_node pe = Child(row, "policy_evaluated")) {
-    if (pugi::xml_node d = Child(pe, "disposition")) {
-      out.policy_evaluated.disposition = Word<model::AppliedDisposition>(
-          d, "disposition",
-          {{"none", model::AppliedDisposition::kNone},
-           {"pass", model::AppliedDisposition::kPass},
-           {"quarantine", model::AppliedDisposition::kQuarantine},
-           {"reject", model::AppliedDisposition::kReject}},
-          model::AppliedDisposition::kUnknown);
-    }
-    auto verdict = [&](std::string_view tag) {
-      pugi::xml_node v = Child(pe, tag);
-      if (!v) return DmarcResult::kUnknown;
-      return Word<DmarcResult>(v, tag, {{"pass", DmarcResult::kPass}, {"fail", DmarcResult::kFail}},
-                               DmarcResult::kUnknown);
-    };
-    out.policy_evaluated.dkim = verdict("dkim");
-    out.policy_evaluated.spf = verdict("spf");
-    ForEach(pe, "reason", [&](pugi::xml_node r) {
-      model::PolicyOverrideReason reason;
-      reason.comment = OptionalText(r, "comment");
-      pugi::xml_node t = OptionalWord(r, "type");
-      if (!t && !reason.comment) return;  // <reason><type></type></reason> says nothing
-      if (t) {
-        reason.type = Word<model::PolicyOverride>(
-            t, "reason_type",
-            {{"forwarded", model::PolicyOverride::kForwarded},
-             {"sampled_out", model::PolicyOverride::kSampledOut},
-             {"trusted_forwarder", model::PolicyOverride::kTrustedForwarder},
-             {"mailing_list", model::PolicyOverride::kMailingList},
-             {"local_policy", model::PolicyOverride::kLocalPolicy},
-             {"policy_test_mode", model::PolicyOverride::kPolicyTestMode},
-             {"other", model::PolicyOverride::kOther}},
-            model::PolicyOverride::kUnknown);
+  if (pe) {
+    bool seen_disposition = false, seen_dkim = false, seen_spf = false;
+    for (pugi::xml_node c = pe.first_child(); c; c = c.next_sibling()) {
+      if (c.type() != pugi::node_element) continue;
+      const std::string_view k = Key(c);
+      if (k == "disposition" && !seen_disposition) {
+        seen_disposition = true;
+        out.policy_evaluated.disposition = Word<model::AppliedDisposition>(
+            c, "disposition",
+            {{"none", model::AppliedDisposition::kNone},
+             {"pass", model::AppliedDisposition::kPass},
+             {"quarantine", model::AppliedDisposition::kQuarantine},
+             {"reject", model::AppliedDisposition::kReject}},
+            model::AppliedDisposition::kUnknown);
+      } else if ((k == "dkim" && !seen_dkim) || (k == "spf" && !seen_spf)) {
+        (k == "dkim" ? seen_dkim : seen_spf) = true;
+        (k == "dkim" ? out.policy_evaluated.dkim : out.policy_evaluated.spf) = Word<DmarcResult>(
+            c, k, {{"pass", DmarcResult::kPass}, {"fail", DmarcResult::kFail}},
+            DmarcResult::kUnknown);
+      } else if (k == "reason") {
+        model::PolicyOverrideReason reason;
+        reason.comment = OptionalText(c, "comment");
+        pugi::xml_node t = OptionalWord(c, "type");
+        if (!t && !reason.comment) continue;  // <reason><type></type></reason> says nothing
+        if (t) {
+          reason.type = Word<model::PolicyOverride>(
+              t, "reason_type",
+              {{"forwarded", model::PolicyOverride::kForwarded},
+               {"sampled_out", model::PolicyOverride::kSampledOut},
+               {"trusted_forwarder", model::PolicyOverride::kTrustedForwarder},
+               {"mailing_list", model::PolicyOverride::kMailingList},
+               {"local_policy", model::PolicyOverride::kLocalPolicy},
+               {"policy_test_mode", model::PolicyOverride::kPolicyTestMode},
+               {"other", model::PolicyOverride::kOther}},
+              model::PolicyOverride::kUnknown);
+        }
+        out.policy_evaluated.reasons.push_back(std::move(reason));
       }
-      out.policy_evaluated.reasons.push_back(std::move(reason));
-    });
+    }
   } else {
-    warnings_.Add("missing_policy_evaluated", where + " has no policy_evaluated");
+    warnings_.Add("missing_policy_evaluated", where() + " has no policy_evaluated");
   }
 
-  if (pugi::xml_node ids = Child(n, "identifiers")) {
-    if (pugi::xml_node hf = Child(ids, "header_from")) {
-      out.identifiers.header_from = Domain(hf, "header_from");
-    }
-    if (pugi::xml_node ef = Child(ids, "envelope_from")) {
-      out.identifiers.envelope_from = Domain(ef, "envelope_from");
-    }
-    if (pugi::xml_node et = Child(ids, "envelope_to")) {
-      out.identifiers.envelope_to = Domain(et, "envelope_to");
+  if (ids) {
+    bool seen_hf = false, seen_ef = false, seen_et = false;
+    for (pugi::xml_node c = ids.first_child(); c; c = c.next_sibling()) {
+      if (c.type() != pugi::node_element) continue;
+      const std::string_view k = Key(c);
+      if (k == "header_from" && !seen_hf) {
+        seen_hf = true;
+        Domain(c, "header_from", out.identifiers.header_from);
+      } else if (k == "envelope_from" && !seen_ef) {
+        seen_ef = true;
+        Domain(c, "envelope_from", out.identifiers.envelope_from.emplace());
+      } else if (k == "envelope_to" && !seen_et) {
+        seen_et = true;
+        Domain(c, "envelope_to", out.identifiers.envelope_to.emplace());
+      }
     }
   }
   if (out.identifiers.header_from.empty()) {
-    warnings_.Add("missing_header_from", where + " has no header_from");
+    warnings_.Add("missing_header_from", where() + " has no header_from");
   }
 
-  pugi::xml_node auth = Child(n, "auth_results");
   if (!auth) {
-    warnings_.Add("missing_auth_results", where + " has no auth_results");
+    warnings_.Add("missing_auth_results", where() + " has no auth_results");
     return;
   }
-  ForEach(auth, "dkim", [&](pugi::xml_node d) {
-    model::DkimAuthResult r;
-    if (pugi::xml_node dom = Child(d, "domain")) r.domain = Domain(dom, "dkim domain");
-    if (r.domain.empty()) warnings_.Add("empty_dkim_domain", where + ": a dkim result has no domain");
-    r.selector = OptionalText(d, "selector");
-    if (pugi::xml_node res = Child(d, "result")) {
-      r.result = Word<DkimResult>(res, "dkim_result",
-                                  {{"none", DkimResult::kNone},
-                                   {"pass", DkimResult::kPass},
-                                   {"fail", DkimResult::kFail},
-                                   {"policy", DkimResult::kPolicy},
-                                   {"neutral", DkimResult::kNeutral},
-                                   {"temperror", DkimResult::kTempError},
-                                   {"permerror", DkimResult::kPermError}},
-                                  DkimResult::kUnknown);
-    }
-    r.human_result = OptionalText(d, "human_result");
-    out.auth_results.dkim.push_back(std::move(r));
-  });
-  ForEach(auth, "spf", [&](pugi::xml_node s) {
-    model::SpfAuthResult r;
-    if (pugi::xml_node dom = Child(s, "domain")) r.domain = Domain(dom, "spf domain");
-    if (pugi::xml_node scope = Child(s, "scope")) {
-      r.scope = Word<model::SpfScope>(
-          scope, "spf_scope", {{"mfrom", model::SpfScope::kMfrom}, {"helo", model::SpfScope::kHelo}},
-          model::SpfScope::kUnknown);
-    }
-    if (pugi::xml_node res = Child(s, "result")) {
-      const std::string word = model::AsciiLower(TrimAscii(res.child_value()));
-      if (word == "hardfail") {
-        // RFC 7208 has no "hardfail"; reporters mean "fail".
-        warnings_.Add("spf_result_alias", where + ": spf result \"hardfail\" read as fail");
-        r.result = SpfResult::kFail;
-      } else {
-        r.result = Word<SpfResult>(res, "spf_result",
-                                   {{"none", SpfResult::kNone},
-                                    {"neutral", SpfResult::kNeutral},
-                                    {"pass", SpfResult::kPass},
-                                    {"fail", SpfResult::kFail},
-                                    {"softfail", SpfResult::kSoftFail},
-                                    {"temperror", SpfResult::kTempError},
-                                    {"permerror", SpfResult::kPermError}},
-                                   SpfResult::kUnknown);
+  for (pugi::xml_node c = auth.first_child(); c; c = c.next_sibling()) {
+    if (c.type() != pugi::node_element) continue;
+    const std::string_view k = Key(c);
+    if (k == "dkim") {
+      model::DkimAuthResult& r = out.auth_results.dkim.emplace_back();
+      pugi::xml_node dom, sel, res, human;
+      for (pugi::xml_node f = c.first_child(); f; f = f.next_sibling()) {
+        if (f.type() != pugi::node_element) continue;
+        const std::string_view fk = Key(f);
+        if (fk == "domain" && !dom) dom = f;
+        if (fk == "selector" && !sel) sel = f;
+        if (fk == "result" && !res) res = f;
+        if (fk == "human_result" && !human) human = f;
       }
+      if (dom) Domain(dom, "dkim domain", r.domain);
+      if (r.domain.empty()) {
+        warnings_.Add("empty_dkim_domain", where() + ": a dkim result has no domain");
+      }
+      r.selector = OptionalTextOf(sel, "selector");
+      if (res) {
+        r.result = Word<DkimResult>(res, "dkim_result",
+                                    {{"none", DkimResult::kNone},
+                                     {"pass", DkimResult::kPass},
+                                     {"fail", DkimResult::kFail},
+                                     {"policy", DkimResult::kPolicy},
+                                     {"neutral", DkimResult::kNeutral},
+                                     {"temperror", DkimResult::kTempError},
+                                     {"permerror", DkimResult::kPermError}},
+                                    DkimResult::kUnknown);
+      }
+      r.human_result = OptionalTextOf(human, "human_result");
+    } else if (k == "spf") {
+      model::SpfAuthResult& r = out.auth_results.spf.emplace_back();
+      pugi::xml_node dom, scope, res, human;
+      for (pugi::xml_node f = c.first_child(); f; f = f.next_sibling()) {
+        if (f.type() != pugi::node_element) continue;
+        const std::string_view fk = Key(f);
+        if (fk == "domain" && !dom) dom = f;
+        if (fk == "scope" && !scope) scope = f;
+        if (fk == "result" && !res) res = f;
+        if (fk == "human_result" && !human) human = f;
+      }
+      if (dom) Domain(dom, "spf domain", r.domain);
+      if (scope) {
+        r.scope = Word<model::SpfScope>(
+            scope, "spf_scope",
+            {{"mfrom", model::SpfScope::kMfrom}, {"helo", model::SpfScope::kHelo}},
+            model::SpfScope::kUnknown);
+      }
+      if (res) {
+        if (model::EqualsIgnoreCase(TrimAscii(res.child_value()), "hardfail")) {
+          // RFC 7208 has no "hardfail"; reporters mean "fail".
+          warnings_.Add("spf_result_alias", where() + ": spf result \"hardfail\" read as fail");
+          r.result = SpfResult::kFail;
+        } else {
+          r.result = Word<SpfResult>(res, "spf_result",
+                                     {{"none", SpfResult::kNone},
+                                      {"neutral", SpfResult::kNeutral},
+                                      {"pass", SpfResult::kPass},
+                                      {"fail", SpfResult::kFail},
+                                      {"softfail", SpfResult::kSoftFail},
+                                      {"temperror", SpfResult::kTempError},
+                                      {"permerror", SpfResult::kPermError}},
+                                     SpfResult::kUnknown);
+        }
+      }
+      r.human_result = OptionalTextOf(human, "human_result");
     }
-    r.human_result = OptionalText(s, "human_result");
-    out.auth_results.spf.push_back(std::move(r));
-  });
+  }
   if (out.auth_results.spf.empty()) {
-    warnings_.Add("missing_spf_result", where + " has no spf auth result");
+    warnings_.Add("missing_spf_result", where() + " has no spf auth result");
   }
 }
 
