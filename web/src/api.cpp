@@ -328,7 +328,13 @@ Reply Overview(Shared& shared, Request& req) {
   root->set("totals", CountsJson(report->totals));
   root->set("daily", DailyJson(*daily, s));
   Array::Ptr paths = new Array;
-  for (const auto& p : report->paths) paths->add(PathJson(p));
+  for (const auto& p : report->paths) {
+    Object::Ptr path = PathJson(p);
+    Array::Ptr path_findings = new Array;
+    for (const auto& f : p.findings) path_findings->add(FindingJson(f));
+    path->set("findings", path_findings);
+    paths->add(path);
+  }
   root->set("paths", paths);
   Array::Ptr findings = new Array;
   for (const auto& f : report->domain_findings) findings->add(FindingJson(f));
@@ -521,8 +527,9 @@ Reply Senders(Shared& shared, Request& req) {
                 "spf_aligned", "dkim_aligned"},
                rows, "senders-" + s.domain + ".csv");
   }
+  constexpr std::size_t kMaxSenders = 2000;
   Array::Ptr out = new Array;
-  for (std::size_t i = 0; i < list.size() && i < 2000; ++i) {
+  for (std::size_t i = 0; i < list.size() && i < kMaxSenders; ++i) {
     const Sender* x = list[i];
     const model::PathRef& p = paths[x->path_key];
     Object::Ptr o = NewObject();
@@ -541,6 +548,7 @@ Reply Senders(Shared& shared, Request& req) {
   root->set("from", DayText(s.from));
   root->set("to", DayText(s.to));
   root->set("senders", out);
+  root->set("truncated", list.size() > kMaxSenders);
   return Reply::Json(root);
 }
 
