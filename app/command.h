@@ -59,5 +59,11 @@ Command ReanalyzeCommand();
 Command ServeCommand();
 Command PasswdCommand();
 Command TokenCommand();
+Command PollCommand();
+Command StatusCommand();
+Command AlertsCheckCommand();
+Command AlertsListCommand();
+Command AlertsAckCommand();
+Command AlertsSendCommand();
 
 }  // namespace dmarcwatch::app

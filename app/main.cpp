@@ -22,8 +22,10 @@ constexpr const char* kVersion = "0.1.0";
 
 std::vector<Command> AllCommands() {
   return {ImportCommand(),    ReportsCommand(),     RejectedCommand(),       PathsCommand(),
-          FindingsCommand(),  ProvidersCommand(),   ReanalyzeCommand(),      ServeCommand(),
-          PasswdCommand(),    TokenCommand(),       ConfigCheckCommand(),    ConfigDefaultsCommand()};
+          FindingsCommand(),  ProvidersCommand(),   ReanalyzeCommand(),      PollCommand(),
+          StatusCommand(),    ServeCommand(),       PasswdCommand(),         TokenCommand(),
+          AlertsCheckCommand(), AlertsListCommand(), AlertsAckCommand(),     AlertsSendCommand(),
+          ConfigCheckCommand(), ConfigDefaultsCommand()};
 }
 
 // Commands that read the configuration file themselves.
