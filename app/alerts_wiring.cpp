@@ -6,6 +6,7 @@
 
 #include "dmarcwatch/alerts/smtp.h"
 #include "dmarcwatch/store/alerts.h"
+#include "dmarcwatch/store/mailboxes.h"
 
 namespace dmarcwatch::app {
 namespace {
@@ -214,6 +215,36 @@ Result<alerts::OutboxStatus> ReadOutboxStatus(store::Store& store) {
   s.last_error = summary->last_error;
   s.last_error_at = summary->last_error_at;
   return s;
+}
+
+Result<std::vector<alerts::MailboxHealth>> MailboxHealthFrom(const Config& config,
+                                                            store::Store& store) {
+  std::vector<alerts::MailboxHealth> out;
+  for (const MailboxConfig& m : config.mailboxes) {
+    alerts::MailboxHealth h;
+    h.name = m.name;
+    auto streak = store::IngestFailureStreak(store, store::SourceKind::kMailbox, m.name);
+    if (!streak.ok()) return streak.status();
+    h.consecutive_failures = *streak;
+    auto failed = store::LastFailedIngestRun(store, store::SourceKind::kMailbox, m.name);
+    if (!failed.ok()) return failed.status();
+    if (*failed) {
+      const store::IngestRun& f = **failed;
+      h.last_failure = f.finished_at.value_or(f.started_at);
+      h.last_error = f.error_reason.value_or("unfinished") +
+                     (f.error_message.empty() ? "" : ": " + f.error_message);
+    }
+    auto recent = store::RecentIngestRuns(store, store::SourceKind::kMailbox, m.name, 50);
+    if (!recent.ok()) return recent.status();
+    for (const store::IngestRun& r : *recent) {
+      if (r.finished_at && !r.failed()) {
+        h.last_success = *r.finished_at;
+        break;
+      }
+    }
+    out.push_back(std::move(h));
+  }
+  return out;
 }
 
 std::string DashboardBase(const Config& config) {

@@ -74,6 +74,13 @@ Result<alerts::SmtpOptions> SmtpOptionsFrom(const Config& config);
 // messages, the oldest queued, the next attempt, and the newest error.
 Result<alerts::OutboxStatus> ReadOutboxStatus(store::Store& store);
 
+// The health of every [[mailboxes]] entry from its recorded polls (the
+// ingest runs the poller writes): failures in a row, the last error, the
+// last success and failure. What the ingest_failures rule reads, in
+// `serve` and in `dmarcwatch alerts check` alike.
+Result<std::vector<alerts::MailboxHealth>> MailboxHealthFrom(const Config& config,
+                                                            store::Store& store);
+
 class AlertsService {
  public:
   // REQUIRES: config, store and analysis outlive the service. Builds the

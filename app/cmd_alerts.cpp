@@ -115,6 +115,12 @@ int RunCheck(Context& ctx) {
   request.as_of = as_of;
   request.queued_at = ctx.clock();
   request.dry_run = dry_run;
+  auto health = MailboxHealthFrom(ctx.config, *l.store);
+  if (!health.ok()) {
+    ctx.err << "dmarcwatch alerts check: " << health.status().message() << '\n';
+    return kExitFailure;
+  }
+  request.mailboxes = std::move(*health);
   auto result = l.alerts->engine().Evaluate(request);
   if (!result.ok()) {
     ctx.err << "dmarcwatch alerts check: " << result.status().message() << '\n';

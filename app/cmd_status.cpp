@@ -5,10 +5,14 @@
 #include <Poco/JSON/Object.h>
 
 #include <iostream>
+#include <sstream>
 
+#include "alerts_wiring.h"
 #include "command.h"
+#include "status.h"
 #include "dmarcwatch/model/text.h"
 #include "dmarcwatch/model/time.h"
+#include "dmarcwatch/store/alerts.h"
 #include "dmarcwatch/store/mailboxes.h"
 #include "output.h"
 
@@ -116,6 +120,110 @@ std::vector<std::string> StatusCells(const SourceStatus& s) {
   return cells;
 }
 
+// Everything status shows, read in one go.
+struct Snapshot {
+  std::vector<SourceStatus> mailboxes;  // as config.mailboxes
+  std::vector<SourceStatus> watched;    // as config.watch
+  store::Totals totals;
+  alerts::OutboxStatus outbox;
+  std::uint64_t open_incidents = 0;
+  std::uint64_t unacknowledged = 0;
+};
+
+Result<Snapshot> LoadSnapshot(const Config& config, store::Store& store) {
+  Snapshot snap;
+  for (const MailboxConfig& m : config.mailboxes) {
+    auto s = Load(store, store::SourceKind::kMailbox, m.name);
+    if (!s.ok()) return s.status();
+    snap.mailboxes.push_back(std::move(*s));
+  }
+  for (const WatchConfig& w : config.watch) {
+    auto s = Load(store, store::SourceKind::kWatch, w.path);
+    if (!s.ok()) return s.status();
+    snap.watched.push_back(std::move(*s));
+  }
+  auto totals = store.GetTotals();
+  if (!totals.ok()) return totals.status();
+  snap.totals = *totals;
+  auto outbox = ReadOutboxStatus(store);
+  if (!outbox.ok()) return outbox.status();
+  snap.outbox = *outbox;
+  auto open_incidents = store::ListAlertIncidents(store, false, 10000);
+  if (!open_incidents.ok()) return open_incidents.status();
+  snap.open_incidents = open_incidents->size();
+  for (const store::AlertIncidentRow& i : *open_incidents) {
+    snap.unacknowledged += i.acknowledged ? 0 : 1;
+  }
+  return snap;
+}
+
+std::string SnapshotJson(const Config& config, const Snapshot& snap) {
+  Poco::JSON::Array::Ptr mailbox_list = new Poco::JSON::Array;
+  for (std::size_t k = 0; k < snap.mailboxes.size(); ++k) {
+    const MailboxConfig& m = config.mailboxes[k];
+    Poco::JSON::Object::Ptr o = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
+    o->set("name", m.name);
+    o->set("host", m.host);
+    o->set("folder", m.folder);
+    AddStatusJson(*o, snap.mailboxes[k], "last_poll");
+    mailbox_list->add(o);
+  }
+  Poco::JSON::Array::Ptr watch_list = new Poco::JSON::Array;
+  for (std::size_t k = 0; k < snap.watched.size(); ++k) {
+    const WatchConfig& w = config.watch[k];
+    Poco::JSON::Object::Ptr o = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
+    o->set("path", w.path);
+    o->set("done_dir", w.done_dir);
+    o->set("rejected_dir", w.rejected_dir);
+    AddStatusJson(*o, snap.watched[k], "last_scan");
+    watch_list->add(o);
+  }
+  Poco::JSON::Object::Ptr st = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
+  st->set("inputs", snap.totals.inputs);
+  st->set("reports", snap.totals.reports);
+  st->set("conflicts", snap.totals.conflicts);
+  st->set("records", snap.totals.records);
+  st->set("messages", snap.totals.messages);
+  st->set("rejects", snap.totals.rejects);
+  Poco::JSON::Object root(Poco::JSON_PRESERVE_KEY_ORDER);
+  root.set("version", 1);
+  root.set("mailboxes", mailbox_list);
+  root.set("watch", watch_list);
+  root.set("store", st);
+  Poco::JSON::Object::Ptr al = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
+  al->set("enabled", config.alerts.enabled());
+  al->set("open_incidents", static_cast<std::uint64_t>(snap.open_incidents));
+  al->set("unacknowledged", snap.unacknowledged);
+  al->set("queued", snap.outbox.queued);
+  al->set("failed", snap.outbox.failed);
+  al->set("sent", snap.outbox.sent);
+  al->set("oldest_queued", Time(snap.outbox.oldest_queued_at));
+  al->set("next_attempt", Time(snap.outbox.next_attempt_at));
+  al->set("last_sent", Time(snap.outbox.last_sent_at));
+  if (snap.outbox.last_error.empty()) {
+    al->set("last_error", Poco::Dynamic::Var());
+  } else {
+    Poco::JSON::Object::Ptr e = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
+    e->set("at", Time(snap.outbox.last_error_at));
+    e->set("message", snap.outbox.last_error);
+    al->set("last_error", e);
+  }
+  root.set("alerts", al);
+  std::ostringstream out;
+  root.stringify(out);
+  return out.str();
+}
+
+}  // namespace
+
+Result<std::string> StatusJson(const Config& config, store::Store& store) {
+  auto snap = LoadSnapshot(config, store);
+  if (!snap.ok()) return snap.status();
+  return SnapshotJson(config, *snap);
+}
+
+namespace {
+
 int Run(Context& ctx) {
   const std::string format = ctx.args.GetOr("format", "table");
   if (format != "table" && format != "json") {
@@ -124,64 +232,14 @@ int Run(Context& ctx) {
   }
   auto store = ctx.OpenStore();
   if (!store) return kExitFailure;
-  auto fail = [&ctx](const Status& s) {
-    ctx.err << "dmarcwatch status: " << s.message() << '\n';
+  auto loaded = LoadSnapshot(ctx.config, *store);
+  if (!loaded.ok()) {
+    ctx.err << "dmarcwatch status: " << loaded.status().message() << '\n';
     return kExitFailure;
-  };
-
-  std::vector<SourceStatus> mailboxes, watched;
-  for (const MailboxConfig& m : ctx.config.mailboxes) {
-    auto s = Load(*store, store::SourceKind::kMailbox, m.name);
-    if (!s.ok()) return fail(s.status());
-    mailboxes.push_back(std::move(*s));
   }
-  for (const WatchConfig& w : ctx.config.watch) {
-    auto s = Load(*store, store::SourceKind::kWatch, w.path);
-    if (!s.ok()) return fail(s.status());
-    watched.push_back(std::move(*s));
-  }
-  auto totals = store->GetTotals();
-  if (!totals.ok()) return fail(totals.status());
-
+  const Snapshot& snap = *loaded;
   if (format == "json") {
-    Poco::JSON::Array::Ptr mailbox_list = new Poco::JSON::Array;
-    for (std::size_t k = 0; k < mailboxes.size(); ++k) {
-      const MailboxConfig& m = ctx.config.mailboxes[k];
-      Poco::JSON::Object::Ptr o = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
-      o->set("name", m.name);
-      o->set("host", m.host);
-      o->set("folder", m.folder);
-      AddStatusJson(*o, mailboxes[k], "last_poll");
-      mailbox_list->add(o);
-    }
-    Poco::JSON::Array::Ptr watch_list = new Poco::JSON::Array;
-    for (std::size_t k = 0; k < watched.size(); ++k) {
-      const WatchConfig& w = ctx.config.watch[k];
-      Poco::JSON::Object::Ptr o = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
-      o->set("path", w.path);
-      o->set("done_dir", w.done_dir);
-      o->set("rejected_dir", w.rejected_dir);
-      AddStatusJson(*o, watched[k], "last_scan");
-      watch_list->add(o);
-    }
-    Poco::JSON::Object::Ptr st = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
-    st->set("inputs", totals->inputs);
-    st->set("reports", totals->reports);
-    st->set("conflicts", totals->conflicts);
-    st->set("records", totals->records);
-    st->set("messages", totals->messages);
-    st->set("rejects", totals->rejects);
-    Poco::JSON::Object root(Poco::JSON_PRESERVE_KEY_ORDER);
-    root.set("version", 1);
-    root.set("mailboxes", mailbox_list);
-    root.set("watch", watch_list);
-    root.set("store", st);
-    // ---- ALERT OUTBOX STATUS (reserved) -------------------------------
-    // The alerts' outbox (mails queued, sent, failing) is added here as
-    // root.set("alerts", ...), after "store", documented in docs/cli.md.
-    // ---------------------------------------------------------------------
-    root.stringify(ctx.out);
-    ctx.out << '\n';
+    ctx.out << SnapshotJson(ctx.config, snap) << '\n';
     return kExitOk;
   }
 
@@ -196,40 +254,53 @@ int Run(Context& ctx) {
     return h;
   };
   ctx.out << "mailboxes\n";
-  if (mailboxes.empty()) {
+  if (snap.mailboxes.empty()) {
     ctx.out << "  none configured ([[mailboxes]], docs/imap.md)\n";
   } else {
     Table table(headers("name", "last_poll", "polls"));
-    for (std::size_t k = 0; k < mailboxes.size(); ++k) {
+    for (std::size_t k = 0; k < snap.mailboxes.size(); ++k) {
       std::vector<std::string> row = {ctx.config.mailboxes[k].name};
-      const std::vector<std::string> cells = StatusCells(mailboxes[k]);
+      const std::vector<std::string> cells = StatusCells(snap.mailboxes[k]);
       row.insert(row.end(), cells.begin(), cells.end());
       table.AddRow(std::move(row));
     }
     table.PrintText(ctx.out);
   }
   ctx.out << "\nwatched folders\n";
-  if (watched.empty()) {
+  if (snap.watched.empty()) {
     ctx.out << "  none configured ([[watch]])\n";
   } else {
     Table table(headers("path", "last_scan", "scans"));
-    for (std::size_t k = 0; k < watched.size(); ++k) {
+    for (std::size_t k = 0; k < snap.watched.size(); ++k) {
       std::vector<std::string> row = {ctx.config.watch[k].path};
-      const std::vector<std::string> cells = StatusCells(watched[k]);
+      const std::vector<std::string> cells = StatusCells(snap.watched[k]);
       row.insert(row.end(), cells.begin(), cells.end());
       table.AddRow(std::move(row));
     }
     table.PrintText(ctx.out);
   }
-  ctx.out << "\nstore: " << Grouped(totals->reports) << " reports";
-  if (totals->conflicts > 0) ctx.out << " (" << Grouped(totals->conflicts) << " conflicting)";
-  ctx.out << ", " << Grouped(totals->records) << " records, " << Grouped(totals->messages)
-          << " messages, " << Grouped(totals->rejects) << " rejected payloads, "
-          << Grouped(totals->inputs) << " inputs\n";
-  // ---- ALERT OUTBOX STATUS (reserved) ---------------------------------
-  // The alerts' outbox (mails queued, sent, failing) is printed here, as
-  // a section "alerts" after the store line.
-  // -----------------------------------------------------------------------
+  ctx.out << "\nstore: " << Grouped(snap.totals.reports) << " reports";
+  if (snap.totals.conflicts > 0) ctx.out << " (" << Grouped(snap.totals.conflicts) << " conflicting)";
+  ctx.out << ", " << Grouped(snap.totals.records) << " records, " << Grouped(snap.totals.messages)
+          << " messages, " << Grouped(snap.totals.rejects) << " rejected payloads, "
+          << Grouped(snap.totals.inputs) << " inputs\n";
+  ctx.out << "\nalerts: " << (ctx.config.alerts.enabled() ? "on" : "off ([alerts], docs/alerts.md)")
+          << ", " << Grouped(snap.open_incidents) << " open incidents ("
+          << Grouped(snap.unacknowledged) << " not acknowledged)\n";
+  ctx.out << "outbox: " << Grouped(snap.outbox.queued) << " queued, " << Grouped(snap.outbox.failed)
+          << " failed, " << Grouped(snap.outbox.sent) << " sent";
+  if (snap.outbox.oldest_queued_at) {
+    ctx.out << "; oldest queued " << model::FormatIso8601(*snap.outbox.oldest_queued_at);
+  }
+  if (snap.outbox.next_attempt_at) {
+    ctx.out << ", next attempt " << model::FormatIso8601(*snap.outbox.next_attempt_at);
+  }
+  ctx.out << '\n';
+  if (!snap.outbox.last_error.empty()) {
+    ctx.out << "  last error";
+    if (snap.outbox.last_error_at) ctx.out << " " << model::FormatIso8601(*snap.outbox.last_error_at);
+    ctx.out << ": " << model::Printable(snap.outbox.last_error, 300) << '\n';
+  }
   return kExitOk;
 }
 
@@ -241,7 +312,9 @@ Command StatusCommand() {
            "how ingestion is doing: mailboxes, watched folders, the store",
            "For every [[mailboxes]] entry and [[watch]] folder: when it was last polled or\n"
            "scanned, the result, the messages or files seen, imported and invalid then and\n"
-           "in total, how many runs failed, and the last error. Then the store's totals.\n"
+           "in total, how many runs failed, and the last error. Then the store's totals,\n"
+           "the open alert incidents, and the alert outbox: messages queued, failed and\n"
+           "sent, the next attempt and the last delivery error.\n"
            "--format json is a versioned API (docs/cli.md).",
            {{"format", "FORMAT", "table or json", "table"}}},
           Run};

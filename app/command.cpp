@@ -16,8 +16,8 @@ const std::vector<OptionSpec>& GlobalOptions() {
        ""},
       {"offline", "", "no DNS lookups in this run", ""},
       {"log-level", "LEVEL", "log to stderr at this level and above: fatal, critical, error, "
-                             "warning, notice, information, debug",
-       "warning"},
+                             "warning, notice, information, debug (default: warning; information for serve)",
+       ""},
       {"help", "", "show help for the command", ""},
   };
   return kOptions;

@@ -123,7 +123,9 @@ int Main(int argc, char** argv) {
     std::cout << HelpText(command->spec, GlobalOptions());
     return kExitOk;
   }
-  SetUpLogging(parsed->GetOr("log-level", "warning"));
+  // A long-running serve says what its scheduled work did; the one-shot
+  // commands print their results and log only what went wrong.
+  SetUpLogging(parsed->GetOr("log-level", command->spec.name == "serve" ? "information" : "warning"));
 
   Config config = DefaultConfig();
   std::string config_path = parsed->GetOr("config", "");

@@ -2,11 +2,13 @@
 
 #include <Poco/Logger.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "dmarcwatch/analysis/dns_evidence.h"
 #include "dmarcwatch/model/text.h"
 #include "dmarcwatch/store/sessions.h"
+#include "status.h"
 
 namespace dmarcwatch::app {
 
@@ -44,7 +46,120 @@ Status ServeRuntime::Prepare() {
                                              model::Printable(purged.message()) + "\"");
     }
   });
+  AddIngestTasks();
+  if (ctx_.config.alerts.enabled()) {
+    auto alerts = AlertsService::Create(ctx_.config, store_, *analysis_);
+    if (!alerts.ok()) return std::move(alerts).status();
+    alerts_ = std::move(*alerts);
+    AddTask("alerts_evaluate", 3600, [this] { EvaluateAlerts(); });
+    AddTask("alerts_deliver", 60, [this] { DeliverAlerts(); });
+  }
   return Status::Ok();
+}
+
+void ServeRuntime::AddIngestTasks() {
+  if (ctx_.config.mailboxes.empty() && ctx_.config.watch.empty()) return;
+  importer_ = std::make_unique<Importer>(store_, ctx_.config.limits, ctx_.clock, &analysis_->analyzer());
+  poller_ = std::make_unique<MailboxPoller>(store_, *importer_, ctx_.clock);
+  watcher_ = std::make_unique<FolderWatcher>(store_, *importer_, ctx_.clock);
+  for (const MailboxConfig& m : ctx_.config.mailboxes) {
+    AddTask("poll " + m.name, m.interval, [this, &m] {
+      Result<PollOutcome> polled = poller_->PollOnce(m);
+      if (!polled.ok()) {
+        AfterIngest("mailbox", m.name, polled.status(), {});
+        return;
+      }
+      Poco::Logger::get("dmarc.ingest.imap")
+          .information("event=poll mailbox=\"" + model::Printable(m.name, 60) +
+                       "\" seen=" + std::to_string(polled->seen) +
+                       " imported=" + std::to_string(polled->imported) +
+                       " invalid=" + std::to_string(polled->invalid) +
+                       " moved=" + std::to_string(polled->moved) +
+                       " reports_new=" + std::to_string(polled->totals.reports_new));
+      AfterIngest("mailbox", m.name, polled->error, polled->new_report_ids);
+    });
+  }
+  for (const WatchConfig& w : ctx_.config.watch) {
+    AddTask("watch " + w.path, w.interval, [this, &w] {
+      Result<WatchOutcome> scanned = watcher_->ScanOnce(w);
+      if (!scanned.ok()) {
+        AfterIngest("watch", w.path, scanned.status(), {});
+        return;
+      }
+      if (scanned->seen > 0) {
+        Poco::Logger::get("dmarc.ingest")
+            .information("event=scan path=\"" + model::Printable(w.path, 200) +
+                         "\" files=" + std::to_string(scanned->seen) +
+                         " imported=" + std::to_string(scanned->imported) +
+                         " invalid=" + std::to_string(scanned->invalid) +
+                         " reports_new=" + std::to_string(scanned->totals.reports_new));
+      }
+      AfterIngest("watch", w.path, scanned->error, scanned->new_report_ids);
+    });
+  }
+}
+
+void ServeRuntime::AfterIngest(const char* source, const std::string& name, const Status& error,
+                               const std::vector<std::int64_t>& new_reports) {
+  if (!error.ok()) {
+    Poco::Logger::get("dmarc.ingest")
+        .error(std::string("event=ingest_failed source=") + source + " name=\"" +
+               model::Printable(name, 200) + "\" reason=" + error.reason() + " detail=\"" +
+               model::Printable(error.message(), 300) + "\"");
+  }
+  if (!new_reports.empty()) {
+    auto enriched = analysis_->EnrichWithDns(new_reports);
+    if (!enriched.ok()) {
+      Poco::Logger::get("dmarc.analysis.dns")
+          .error("event=dns_enrichment_failed detail=\"" +
+                 model::Printable(enriched.status().message()) + "\"");
+    }
+  }
+  // New reports can open or resolve incidents; a failed poll can open the
+  // ingest_failures one.
+  if (alerts_ != nullptr && (!new_reports.empty() || !error.ok())) EvaluateAlerts();
+}
+
+void ServeRuntime::EvaluateAlerts() {
+  if (alerts_ == nullptr) return;
+  auto& log = Poco::Logger::get("dmarc.alerts");
+  alerts::EvaluateRequest request;
+  request.as_of = ctx_.clock();
+  auto health = MailboxHealthFrom(ctx_.config, store_);
+  if (health.ok()) {
+    request.mailboxes = std::move(*health);
+  } else {
+    log.error("event=mailbox_health_failed detail=\"" +
+              model::Printable(health.status().message()) + "\"");
+  }
+  auto result = alerts_->engine().Evaluate(request);
+  if (!result.ok()) {
+    log.error("event=evaluate_failed detail=\"" + model::Printable(result.status().message()) +
+              "\"");
+    return;
+  }
+  log.information("event=evaluated opened=" + std::to_string(result->opened) +
+                  " worsened=" + std::to_string(result->worsened) +
+                  " reminded=" + std::to_string(result->reminded) +
+                  " resolved=" + std::to_string(result->resolved) +
+                  " notifications=" + std::to_string(result->notifications.size()));
+  if (!result->notifications.empty() || !result->digests.empty()) DeliverAlerts();
+}
+
+void ServeRuntime::DeliverAlerts() {
+  if (alerts_ == nullptr) return;
+  auto& log = Poco::Logger::get("dmarc.alerts");
+  auto outbox = alerts_->outbox();
+  if (!outbox.ok()) {
+    log.error("event=outbox_unavailable detail=\"" + model::Printable(outbox.status().message()) +
+              "\"");
+    return;
+  }
+  auto delivered = (*outbox)->Deliver(ctx_.clock());
+  if (!delivered.ok()) {
+    log.error("event=deliver_failed detail=\"" + model::Printable(delivered.status().message()) +
+              "\"");
+  }
 }
 
 std::vector<analysis::SpfExpansion> ServeRuntime::SpfFor(const std::string& domain) {
@@ -91,6 +206,8 @@ Result<web::UploadOutcome> ServeRuntime::Upload(std::string_view bytes,
         .error("event=dns_enrichment_failed detail=\"" +
                model::Printable(enriched.status().message()) + "\"");
   }
+  // The alert rules see the new reports on the scheduler thread.
+  if (!fresh.empty() && ctx_.config.alerts.enabled()) RunSoon("alerts_evaluate");
   metrics_->RecordIngest(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
       new_reports, duplicates, outcome->rejections.size());
@@ -119,12 +236,23 @@ web::WebServices ServeRuntime::WebServicesFor() {
   s.upload = [this](std::string_view bytes, const std::string& token_name) {
     return Upload(bytes, token_name);
   };
+  s.status_json = [this](store::Store& store) { return StatusJson(ctx_.config, store); };
   s.clock = ctx_.clock;
   return s;
 }
 
 void ServeRuntime::AddTask(std::string name, std::int64_t interval, std::function<void()> run) {
   tasks_.push_back({std::move(name), interval, std::move(run), std::chrono::steady_clock::now()});
+}
+
+void ServeRuntime::RunSoon(const std::string& name) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (Task& task : tasks_) {
+      if (task.name == name) task.soon = true;
+    }
+  }
+  wake_.notify_all();
 }
 
 void ServeRuntime::StartScheduler() {
@@ -146,7 +274,8 @@ void ServeRuntime::Loop() {
   while (!stopping_) {
     auto next = std::chrono::steady_clock::now() + std::chrono::hours(1);
     for (Task& task : tasks_) {
-      if (std::chrono::steady_clock::now() >= task.next) {
+      if (task.soon || std::chrono::steady_clock::now() >= task.next) {
+        task.soon = false;
         lock.unlock();
         task.run();
         lock.lock();
@@ -155,7 +284,10 @@ void ServeRuntime::Loop() {
       }
       next = std::min(next, task.next);
     }
-    wake_.wait_until(lock, next, [this] { return stopping_; });
+    wake_.wait_until(lock, next, [this] {
+      return stopping_ || std::any_of(tasks_.begin(), tasks_.end(),
+                                      [](const Task& t) { return t.soon; });
+    });
   }
 }
 

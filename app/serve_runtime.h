@@ -6,7 +6,14 @@
 //    DNS behind one lock), the upload pipeline (one Importer behind a lock:
 //    uploads are rare and the store serialises writers anyway), status;
 //  - a scheduler thread running periodic tasks (each with its own
-//    interval), stopped cleanly on shutdown.
+//    interval), stopped cleanly on shutdown: every [[mailboxes]] entry is
+//    polled and every [[watch]] folder scanned on its interval; after each
+//    ingest that stored new reports (poll, scan or upload) the DNS
+//    attribution runs, then the alert rules are evaluated and the outbox
+//    delivered; the rules are also evaluated hourly (silence and
+//    resolution need no new report) and the outbox retried every minute.
+//    All of it runs on the scheduler thread, one task at a time, over the
+//    scheduler's store.
 //
 // REQUIRES: the Context and the Store outlive the runtime.
 
@@ -20,10 +27,13 @@
 #include <thread>
 #include <vector>
 
+#include "alerts_wiring.h"
 #include "analysis_service.h"
 #include "command.h"
 #include "dmarcwatch/web/server.h"
 #include "importer.h"
+#include "poller.h"
+#include "watcher.h"
 
 namespace dmarcwatch::app {
 
@@ -44,6 +54,8 @@ class ServeRuntime {
   void AddTask(std::string name, std::int64_t interval, std::function<void()> run);
   void StartScheduler();
   void StopScheduler();
+  // Runs the task `name` as soon as the scheduler is free (any thread).
+  void RunSoon(const std::string& name);
 
  private:
   struct Task {
@@ -51,8 +63,16 @@ class ServeRuntime {
     std::int64_t interval;
     std::function<void()> run;
     std::chrono::steady_clock::time_point next;
+    bool soon = false;  // RunSoon asked for it
   };
   void Loop();
+  void AddIngestTasks();
+  // After an ingest on the scheduler thread: DNS attribution of the new
+  // reports, then (when any) an alerts evaluation and delivery.
+  void AfterIngest(const char* source, const std::string& name, const Status& error,
+                   const std::vector<std::int64_t>& new_reports);
+  void EvaluateAlerts();
+  void DeliverAlerts();
   std::vector<analysis::SpfExpansion> SpfFor(const std::string& domain);
   Result<web::UploadOutcome> Upload(std::string_view bytes, const std::string& token_name);
 
@@ -60,6 +80,10 @@ class ServeRuntime {
   store::Store& store_;  // the scheduler thread's store
   std::shared_ptr<web::Metrics> metrics_;
   std::unique_ptr<AnalysisService> analysis_;  // the scheduler's
+  std::unique_ptr<Importer> importer_;         // the scheduler's: polls and scans
+  std::unique_ptr<MailboxPoller> poller_;
+  std::unique_ptr<FolderWatcher> watcher_;
+  std::unique_ptr<AlertsService> alerts_;      // null when alerts are off
 
   // Uploads arrive on web threads: one pipeline with its own store, locked.
   std::mutex upload_mu_;

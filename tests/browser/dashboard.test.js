@@ -326,6 +326,21 @@ async function main() {
     await shot(page, 'configuration');
   });
 
+  await check('intake: the watched folder serve scanned, the store, alerts off', async () => {
+    await open(page, '#/intake', 'intake');
+    const watched = await page.locator('#intake-watch').innerText();
+    assert.match(watched, /browser-watch/);
+    const row = page.locator('#intake-watch tbody tr').first();
+    const cells = await row.locator('td').allInnerTexts();
+    // Folder, Last scan, Result, Seen, Imported, Invalid, Scans, ...
+    assert.strictEqual(cells[2].trim(), 'ok', cells.join(' | '));
+    assert.strictEqual(cells[4].trim(), '1', cells.join(' | '));
+    assert.match(await page.locator('#intake-mailboxes').innerText(), /No mailbox is configured/);
+    assert.match(await page.locator('#intake-alerts').innerText(), /off: set alerts\.recipients/);
+    assert.match(await page.locator('#intake-store').innerText(), /Reports\s+\d/);
+    await shot(page, 'intake');
+  });
+
   await check('phone (390×844): no horizontal overflow; tables scroll inside their box', async () => {
     const phone = await browser.newContext({
       viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true,
@@ -339,6 +354,7 @@ async function main() {
       ['#/senders?domain=example.com', 'senders'],
       ['#/reports', 'reports'],
       ['#/config', 'config'],
+      ['#/intake', 'intake'],
     ]) {
       await open(p, hash, view);
       await noHorizontalOverflow(p);

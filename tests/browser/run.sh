@@ -107,6 +107,19 @@ printf '<feedback><report_metadata><org_name>broken</org_name>\n' \
   >"$tmp/hostile/<img src=x onerror=alert(3)>.xml"
 dw import --quiet "$tmp/hostile" >/dev/null
 
+# A watched folder with one report in it, old enough to be taken: serve
+# scans it at start (the intake page shows the scan).
+mkdir -p "$tmp/browser-watch"
+sed 's/<report_id>[^<]*</<report_id>browser-watch-1</' \
+  "$(find "$root/samples/demo/reports" -name '*.xml' | sort | head -1)" >"$tmp/browser-watch/w.xml"
+touch -d '1 hour ago' "$tmp/browser-watch/w.xml"
+cat >>"$config" <<EOF
+
+[[watch]]
+path = "$tmp/browser-watch"
+interval = "1m"
+EOF
+
 port="$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close();});')"
 url="http://127.0.0.1:$port"
 # Started directly, not through dw(): $! must be the server itself, so that
@@ -125,6 +138,8 @@ for _ in $(seq 1 150); do
   sleep 0.2
 done
 [ -n "$ready" ] || { echo "browser_test: $url/healthz did not answer" >&2; exit 1; }
+for _ in $(seq 1 100); do [ -f "$tmp/browser-watch/done/w.xml" ] && break; sleep 0.2; done
+[ -f "$tmp/browser-watch/done/w.xml" ] || { echo "browser_test: serve did not scan the watched folder" >&2; cat "$out/server.log" >&2; exit 1; }
 
 set +e
 DW_URL="$url" DW_OUT="$out" DW_USER="$user" DW_PASSWORD="$password" CHROMIUM="$chromium" \

@@ -21,6 +21,8 @@
 #include <sys/stat.h>
 
 #include <boost/test/unit_test.hpp>
+#include <chrono>
+#include <filesystem>
 #include <set>
 
 #include "dmarcwatch/model/time.h"
@@ -401,6 +403,84 @@ BOOST_AUTO_TEST_CASE(a_report_string_with_html_arrives_escaped) {
   }
   BOOST_TEST(saw_header_from);
   BOOST_TEST(saw_org);
+  server.Stop();
+}
+
+// serve evaluates the rules after each ingest that stored new reports and
+// delivers at once; restarted, it evaluates again and sends nothing new.
+BOOST_AUTO_TEST_CASE(serve_mails_after_an_ingest_and_not_again_after_a_restart) {
+  using dmarcwatch::testing::BackgroundDmarcwatch;
+  using dmarcwatch::testing::WaitFor;
+  TempDir dir("alerts-serve");
+  SmtpCaptureServer server(dir / "smtp");
+  RequireServer(server, {});
+  const std::string in = dir / "in";
+  std::filesystem::create_directories(in);
+  const Run run{dir / "serve.toml", dir / "serve.db"};
+  WriteFile(run.config, Config(server.port()) + "\n[[watch]]\npath = \"" + in +
+                            "\"\ninterval = \"1s\"\n");
+  // Yesterday (UTC): the newest day the rules look at.
+  const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+  const std::int64_t yesterday = (now / 86400 - 1) * 86400;
+  const std::string report =
+      "<?xml version=\"1.0\"?>\n<feedback><report_metadata><org_name>reporter.test</org_name>"
+      "<email>dmarc@reporter.test</email><report_id>serve-spoof</report_id><date_range><begin>" +
+      std::to_string(yesterday) + "</begin><end>" + std::to_string(yesterday + 86399) +
+      "</end></date_range></report_metadata>"
+      "<policy_published><domain>example.com</domain><p>none</p></policy_published>"
+      "<record><row><source_ip>198.18.0.9</source_ip><count>500</count><policy_evaluated>"
+      "<disposition>none</disposition><dkim>fail</dkim><spf>fail</spf></policy_evaluated></row>"
+      "<identifiers><header_from>example.com</header_from></identifiers><auth_results><spf>"
+      "<domain>spoof.test</domain><result>fail</result></spf></auth_results></record>"
+      "</feedback>\n";
+  const std::string subject = "[dmarcwatch] example.com: 500 messages from unknown sources failed "
+                              "DMARC on " +
+                              dmarcwatch::model::FormatDate(yesterday);
+  {
+    BackgroundDmarcwatch serve({"--config", run.config, "--db", run.db, "--offline", "serve",
+                                "--listen", "127.0.0.1:0"},
+                               dir / "serve1.log");
+    // Nothing to say before the report arrives.
+    BOOST_REQUIRE_MESSAGE(WaitFor([&] { return serve.Output().find("event=evaluated") !=
+                                               std::string::npos; },
+                                  std::chrono::seconds(30)),
+                          serve.Output());
+    BOOST_TEST(server.Count() == 0u);
+    WriteFile(in + "/.spoof.xml", report);
+    std::filesystem::rename(in + "/.spoof.xml", in + "/spoof.xml");
+    BOOST_REQUIRE_MESSAGE(WaitFor([&] { return server.Count() >= 1u; }, std::chrono::seconds(60)),
+                          serve.Output());
+    BOOST_TEST(serve.Stop() == 0);
+  }
+  std::vector<ReceivedMessage> got = server.Messages();
+  BOOST_TEST((Subjects(got) == std::multiset<std::string>{subject}));
+  BOOST_TEST(std::filesystem::exists(in + "/done/spoof.xml"));
+
+  // Restarted: the first evaluation runs at start and finds the incident
+  // already notified.
+  {
+    BackgroundDmarcwatch serve({"--config", run.config, "--db", run.db, "--offline", "serve",
+                                "--listen", "127.0.0.1:0"},
+                               dir / "serve2.log");
+    BOOST_REQUIRE_MESSAGE(WaitFor([&] { return serve.Output().find("event=evaluated") !=
+                                               std::string::npos; },
+                                  std::chrono::seconds(30)),
+                          serve.Output());
+    BOOST_TEST(serve.Output().find("notifications=0") != std::string::npos, serve.Output());
+    BOOST_TEST(serve.Stop() == 0);
+  }
+  BOOST_TEST(server.Count() == 1u);
+  const RunResult status = run({"status", "--format", "json"}, false);
+  BOOST_REQUIRE_MESSAGE(status.exit_code == 0, status.output);
+  Poco::JSON::Object::Ptr alerts = Poco::JSON::Parser()
+                                       .parse(status.output)
+                                       .extract<Poco::JSON::Object::Ptr>()
+                                       ->getObject("alerts");
+  BOOST_TEST(alerts->getValue<int>("sent") == 1);
+  BOOST_TEST(alerts->getValue<int>("queued") == 0);
+  BOOST_TEST(alerts->getValue<int>("open_incidents") == 1);
   server.Stop();
 }
 

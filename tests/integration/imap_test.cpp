@@ -1237,3 +1237,72 @@ BOOST_AUTO_TEST_CASE(move_without_clobbering_copies_across_file_systems) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// `dmarcwatch serve` does the polling and scanning on its own schedule.
+BOOST_AUTO_TEST_SUITE(serve, *boost::unit_test::label("integration"))
+
+BOOST_AUTO_TEST_CASE(serve_polls_the_mailbox_and_scans_the_folder_on_their_intervals) {
+  using dmarcwatch::testing::BackgroundDmarcwatch;
+  using dmarcwatch::testing::WaitFor;
+  DovecotServer& d = Dovecot();
+  TempDir dir("serve");
+  const std::string user = "served";
+  d.Deliver(user, "INBOX", ReportEmail("serve-1"));
+  d.Deliver(user, "INBOX", ReportEmail("serve-2"));
+  const std::string in = dir / "in";
+  fs::create_directories(in);
+  WriteFile(in + "/w1.xml", ReportXml("serve-w1"));
+  fs::last_write_time(in + "/w1.xml", fs::file_time_type::clock::now() - std::chrono::minutes(1));
+  Mailbox m = FreshMailbox(dir, user);
+  m.extra = "interval = \"10s\"";
+  const std::string config =
+      WriteConfig(dir, {m}, "[[watch]]\npath = " + Toml(in) + "\ninterval = \"1s\"\n");
+  const std::string db = dir / "t.db";
+  auto count = [&db] { return fs::exists(db) ? Reports(db).size() : 0u; };
+
+  BackgroundDmarcwatch serve({"--config", config, "--db", db, "--offline", "serve", "--listen",
+                              "127.0.0.1:0"},
+                             dir / "serve.log");
+  // Both run right after start.
+  BOOST_REQUIRE_MESSAGE(WaitFor([&] { return count() == 3; }, std::chrono::seconds(60)),
+                        serve.Output());
+  BOOST_TEST(WaitFor([&] { return d.Messages(user, "Archive.DMARC").size() == 2; },
+                     std::chrono::seconds(30)));
+  BOOST_TEST(d.Messages(user, "INBOX").empty());
+  BOOST_TEST(WaitFor([&] { return fs::exists(in + "/done/w1.xml"); }, std::chrono::seconds(10)));
+
+  // New mail and a new file are picked up by the next poll and scan,
+  // without a restart; the archived messages are not read again.
+  d.Deliver(user, "INBOX", ReportEmail("serve-3"));
+  WriteFile(in + "/w2.xml", ReportXml("serve-w2"));
+  BOOST_TEST_MESSAGE("waiting for the next poll (interval 10s)");
+  BOOST_REQUIRE_MESSAGE(WaitFor([&] { return count() == 5; }, std::chrono::seconds(60)),
+                        serve.Output());
+  BOOST_TEST(WaitFor([&] { return d.Messages(user, "Archive.DMARC").size() == 3; },
+                     std::chrono::seconds(30)));
+  BOOST_TEST(WaitFor([&] { return fs::exists(in + "/done/w2.xml"); }, std::chrono::seconds(10)));
+
+  BOOST_TEST(serve.Stop(SIGTERM) == 0);
+  const std::string log = serve.Output();
+  BOOST_TEST(log.find("event=poll mailbox=\"rua\"") != std::string::npos, log);
+  BOOST_TEST(log.find("dmarcwatch: stopped") != std::string::npos, log);
+  std::set<std::string> ids;
+  for (const auto& row : Reports(db)) ids.insert(row.report_id);
+  BOOST_TEST((ids == std::set<std::string>{"serve-1", "serve-2", "serve-3", "serve-w1",
+                                           "serve-w2"}));
+
+  // status shows the polls serve made.
+  const RunResult status =
+      RunDmarcwatch({"--config", config, "--db", db, "status", "--format", "json"}, false);
+  BOOST_REQUIRE_MESSAGE(status.exit_code == 0, status.output);
+  Poco::JSON::Object::Ptr root = ParseJson(status.output);
+  Poco::JSON::Object::Ptr total =
+      root->getArray("mailboxes")->getObject(0)->getObject("total");
+  BOOST_TEST(total->getValue<int>("runs") >= 2);
+  BOOST_TEST(total->getValue<int>("imported") == 3);
+  BOOST_TEST(total->getValue<int>("failed") == 0);
+  BOOST_TEST(root->getArray("watch")->getObject(0)->getObject("total")->getValue<int>("imported") ==
+             2);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -2,16 +2,24 @@
 // Helpers for tests that run the built dmarcwatch binary as a user would:
 // temporary directories, running a command and capturing its output, files.
 
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
+#include <chrono>
 #include <cstdio>
+#include <functional>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
+
+extern char** environ;
 
 namespace dmarcwatch::testing {
 
@@ -85,6 +93,76 @@ inline std::string ReadFile(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+// The dmarcwatch binary running in the background (`serve`), its stdout
+// and stderr in a file. Killed with SIGKILL if still running when destroyed.
+class BackgroundDmarcwatch {
+ public:
+  BackgroundDmarcwatch(const std::vector<std::string>& args, std::string log_path)
+      : log_path_(std::move(log_path)) {
+    std::vector<std::string> all = {kBinary};
+    all.insert(all.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : all) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                     0644);
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+    const int rc = posix_spawn(&pid_, kBinary.c_str(), &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    BOOST_REQUIRE_MESSAGE(rc == 0, "cannot start " + kBinary);
+  }
+  ~BackgroundDmarcwatch() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  BackgroundDmarcwatch(const BackgroundDmarcwatch&) = delete;
+  BackgroundDmarcwatch& operator=(const BackgroundDmarcwatch&) = delete;
+
+  std::string Output() const {
+    std::ifstream in(log_path_, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+  // Sends `signal` and waits up to `timeout` for the exit; the exit code,
+  // or -1 when it was killed or did not stop in time (then it is killed).
+  int Stop(int signal = SIGTERM, std::chrono::seconds timeout = std::chrono::seconds(30)) {
+    if (pid_ <= 0) return -1;
+    ::kill(pid_, signal);
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    int status = 0;
+    while (::waitpid(pid_, &status, WNOHANG) == 0) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, &status, 0);
+        pid_ = -1;
+        return -1;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+
+ private:
+  std::string log_path_;
+  pid_t pid_ = -1;
+};
+
+// Polls `done` every 100 ms until it is true or `timeout` passes.
+inline bool WaitFor(const std::function<bool()>& done, std::chrono::seconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return done();
 }
 
 }  // namespace dmarcwatch::testing

@@ -255,6 +255,7 @@
     ['senders', 'Senders'],
     ['reports', 'Reports'],
     ['rejected', 'Rejected'],
+    ['intake', 'Intake'],
     ['config', 'Configuration'],
   ];
 
@@ -263,7 +264,7 @@
     const navParams = { domain: scope.domain, from: scope.from, to: scope.to };
     const nav = h('nav', { class: 'nav', 'aria-label': 'Pages' },
       PAGES.map(([page, label]) => h('a', {
-        href: href(page, page === 'rejected' || page === 'config' ? {} : navParams),
+        href: href(page, ['rejected', 'intake', 'config'].includes(page) ? {} : navParams),
         'aria-current': page === active ? 'page' : null,
       }, label)));
     const s = state.session || {};
@@ -1036,6 +1037,82 @@
     return { title: 'Rejected inputs', node };
   }
 
+  // Where reports come from (mailboxes, watched folders) and where alerts go:
+  // GET /api/v1/status, as `dmarcwatch status` shows it.
+  async function intakeView() {
+    const d = await api('/api/v1/status');
+    const result = (run) => {
+      if (!run) return h('span', { class: 'muted' }, 'never');
+      if (run.result === 'ok') return h('span', { class: 'badge sev-ok' }, 'ok');
+      if (run.result === 'failed') return h('span', {}, h('span', { class: 'badge sev-critical' }, 'failed'), ' ', h('span', { class: 'mono' }, run.error ? run.error.reason : ''));
+      return h('span', { class: 'badge sev-info' }, run.result);
+    };
+    const lastError = (x) => (x.last_error
+      ? h('span', {}, utc(x.last_error.at), ' ', h('span', { class: 'mono' }, x.last_error.reason), ': ', x.last_error.message)
+      : h('span', { class: 'muted' }, '—'));
+    const runColumns = (lastKey, runsLabel) => [
+      { label: lastKey === 'last_poll' ? 'Last poll' : 'Last scan', nowrap: true, cell: (x) => (x[lastKey] ? utc(x[lastKey].started) : '—'), csv: (x) => (x[lastKey] ? x[lastKey].started : '') },
+      { label: 'Result', cell: (x) => result(x[lastKey]), csv: (x) => (x[lastKey] ? x[lastKey].result : 'never') },
+      { label: 'Seen', num: true, cell: (x) => fmt(x.total.seen), csv: (x) => x.total.seen },
+      { label: 'Imported', num: true, cell: (x) => fmt(x.total.imported), csv: (x) => x.total.imported },
+      { label: 'Invalid', num: true, cell: (x) => h('span', { class: x.total.invalid ? 'rate-bad' : null }, fmt(x.total.invalid)), csv: (x) => x.total.invalid },
+      { label: runsLabel, num: true, cell: (x) => fmt(x.total.runs), csv: (x) => x.total.runs },
+      { label: 'Failed in a row', num: true, cell: (x) => h('span', { class: x.failure_streak ? 'rate-bad' : null }, fmt(x.failure_streak)), csv: (x) => x.failure_streak },
+      { label: 'Last error', wrap: true, cell: lastError, csv: (x) => (x.last_error ? `${x.last_error.reason}: ${x.last_error.message}` : '') },
+    ];
+    const mailboxes = dataTable({
+      label: 'Mailboxes',
+      rows: d.mailboxes || [],
+      csv: { filename: 'mailboxes.csv' },
+      empty: 'No mailbox is configured ([[mailboxes]], docs/imap.md).',
+      columns: [
+        { label: 'Name', cell: (x) => h('span', { class: 'path-name' }, x.name), csv: (x) => x.name },
+        { label: 'Server', cell: (x) => h('span', { class: 'mono' }, `${x.host} ${x.folder}`), csv: (x) => `${x.host} ${x.folder}` },
+        ...runColumns('last_poll', 'Polls'),
+      ],
+    });
+    const watched = dataTable({
+      label: 'Watched folders',
+      rows: d.watch || [],
+      csv: { filename: 'watched-folders.csv' },
+      empty: 'No folder is watched ([[watch]]).',
+      columns: [
+        { label: 'Folder', wrap: true, cell: (x) => h('span', { class: 'mono' }, x.path), csv: (x) => x.path },
+        ...runColumns('last_scan', 'Scans'),
+      ],
+    });
+    const st = d.store || {};
+    const al = d.alerts || {};
+    const node = [
+      pageHead('Intake', h('span', { class: 'sub' }, 'where reports come from, and where alerts go')),
+      h('section', { class: 'section', id: 'intake-mailboxes' },
+        h('div', { class: 'section-head' }, h('h2', {}, 'Mailboxes'), h('span', { class: 'hint' }, 'polled by dmarcwatch serve; totals over every poll')),
+        mailboxes),
+      h('section', { class: 'section', id: 'intake-watch' },
+        h('div', { class: 'section-head' }, h('h2', {}, 'Watched folders'), h('span', { class: 'hint' }, 'files are moved to done/ or rejected/ once read')),
+        watched),
+      h('section', { class: 'section', id: 'intake-store' },
+        h('div', { class: 'section-head' }, h('h2', {}, 'Store')),
+        facts([
+          ['Reports', fmt(st.reports)],
+          ['Records', fmt(st.records)],
+          ['Messages', fmt(st.messages)],
+          ['Rejected payloads', h('a', { href: href('rejected', {}) }, fmt(st.rejects))],
+          ['Inputs kept', fmt(st.inputs)],
+        ])),
+      h('section', { class: 'section', id: 'intake-alerts' },
+        h('div', { class: 'section-head' }, h('h2', {}, 'Alerts'), h('span', { class: 'hint' }, al.enabled ? 'emails on misaligned senders (docs/alerts.md)' : 'off: set alerts.recipients and alerts.smtp.host')),
+        facts([
+          ['Open incidents', `${fmt(al.open_incidents)} (${fmt(al.unacknowledged)} not acknowledged)`],
+          ['Outbox', `${fmt(al.queued)} queued, ${fmt(al.failed)} failed, ${fmt(al.sent)} sent`],
+          al.next_attempt ? ['Next attempt', utc(al.next_attempt)] : null,
+          al.last_sent ? ['Last sent', utc(al.last_sent)] : null,
+          al.last_error ? ['Last delivery error', h('span', {}, utc(al.last_error.at), ' ', al.last_error.message)] : null,
+        ])),
+    ];
+    return { title: 'Intake', node };
+  }
+
   async function configView() {
     const d = await api('/api/v1/config');
     const dnsOn = d.dns && d.dns.enabled;
@@ -1144,6 +1221,7 @@
     senders: sendersView,
     reports: reportsView,
     rejected: rejectedView,
+    intake: intakeView,
     config: configView,
     // A bookmarked login page after logging in: show the overview.
     login: async (ctx) => ({ ...(await overviewView(ctx)), nav: 'overview' }),

@@ -982,10 +982,17 @@ Reply Upload(Shared& shared, Request& req) {
   return Reply::Json(root, 201);
 }
 
-Reply StatusInfo(Shared& shared, Request&) {
+Reply StatusInfo(Shared& shared, Request& req) {
   if (!shared.services.status_json) return Reply::Error(404, "not_found", "no status");
+  // Mailboxes, folders and the store belong to no domain: only a user who
+  // sees every domain sees them (as with rejected inputs).
+  if (!req.session->SeesAll()) {
+    return Reply::Error(403, "forbidden", "the intake status is shown to users who see every domain");
+  }
+  Result<std::string> json = shared.services.status_json(*req.store);
+  if (!json.ok()) return Reply::Error(503, "store", json.status().message());
   Reply r;
-  r.body = shared.services.status_json();
+  r.body = std::move(*json);
   return r;
 }
 
@@ -1078,7 +1085,7 @@ std::vector<Route> ApiRoutes() {
       {"GET", "/api/v1/rejected/{id}/original", "rejected_original", true, true, RejectedOriginal},
       {"GET", "/api/v1/config", "config", true, true, Config},
       {"GET", "/api/v1/providers", "providers", true, false, Providers},
-      {"GET", "/api/v1/status", "status", true, false, StatusInfo},
+      {"GET", "/api/v1/status", "status", true, true, StatusInfo},
   };
 }
 

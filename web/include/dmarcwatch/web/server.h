@@ -96,7 +96,7 @@ struct WebServices {
   std::function<Result<UploadOutcome>(std::string_view bytes, const std::string& token_name)>
       upload;
   // The JSON of `dmarcwatch status --format json`, for /api/v1/status.
-  std::function<std::string()> status_json;
+  std::function<Result<std::string>(store::Store&)> status_json;
   std::function<model::UnixTime()> clock;
 };
 
