@@ -27,7 +27,10 @@
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPRequestHandler.h>
+#include <Poco/Net/HTTPResponse.h>
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
 #include <Poco/Net/HTTPServer.h>
 #include <Poco/Net/HTTPServerParams.h>
@@ -1240,6 +1243,113 @@ BOOST_AUTO_TEST_SUITE_END()
 
 // `dmarcwatch serve` does the polling and scanning on its own schedule.
 BOOST_AUTO_TEST_SUITE(serve, *boost::unit_test::label("integration"))
+
+struct Posted {
+  int status = 0;
+  std::string body;
+};
+
+// POST /api/v1/reports with `bytes` and, when not empty, a bearer token.
+Posted PostReport(int port, const std::string& bytes, const std::string& token) {
+  Poco::Net::HTTPClientSession session("127.0.0.1", static_cast<Poco::UInt16>(port));
+  session.setTimeout(Poco::Timespan(30, 0));
+  Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_POST, "/api/v1/reports",
+                                 Poco::Net::HTTPMessage::HTTP_1_1);
+  request.setContentType("application/octet-stream");
+  request.setContentLength(static_cast<std::streamsize>(bytes.size()));
+  if (!token.empty()) request.set("Authorization", "Bearer " + token);
+  session.sendRequest(request) << bytes;
+  Poco::Net::HTTPResponse response;
+  std::istream& in = session.receiveResponse(response);
+  Posted out;
+  out.status = static_cast<int>(response.getStatus());
+  Poco::StreamCopier::copyToString(in, out.body);
+  return out;
+}
+
+// The upload endpoint of a running serve: xml, gzip, zip and a whole
+// email; the same bytes again are a duplicate; garbage is rejected with
+// its reason and kept; a missing or wrong token is refused.
+BOOST_AUTO_TEST_CASE(serve_imports_uploads_with_a_token_and_is_idempotent) {
+  using dmarcwatch::testing::BackgroundDmarcwatch;
+  using dmarcwatch::testing::WaitFor;
+  TempDir dir("upload");
+  const RunResult made = RunDmarcwatch({"token", "--name", "uploader"}, false);
+  BOOST_REQUIRE_EQUAL(made.exit_code, 0);
+  std::istringstream lines(made.output);
+  std::string token, line, table;
+  while (std::getline(lines, line)) {
+    const std::string trimmed = line.substr(std::min(line.find_first_not_of(' '), line.size()));
+    if (token.empty() && trimmed.size() == 48 && trimmed.find(' ') == std::string::npos) {
+      token = trimmed;
+    }
+    if (trimmed.rfind("[[upload_tokens]]", 0) == 0 || trimmed.rfind("name =", 0) == 0 ||
+        trimmed.rfind("token_hash =", 0) == 0) {
+      table += trimmed + "\n";
+    }
+  }
+  BOOST_REQUIRE_MESSAGE(!token.empty(), made.output);
+  const std::string config = dir / "dmarcwatch.toml";
+  WriteFile(config, "[web]\nmax_body_bytes = 1048576\n\n" + table);
+  const std::string db = dir / "t.db";
+  const int port = dmarcwatch::testing::FreeTcpPort();
+  BackgroundDmarcwatch serve({"--config", config, "--db", db, "--offline", "serve", "--listen",
+                              "127.0.0.1:" + std::to_string(port)},
+                             dir / "serve.log");
+  BOOST_REQUIRE_MESSAGE(WaitFor([&] { return serve.Output().find("the dashboard is at") !=
+                                             std::string::npos; },
+                                std::chrono::seconds(30)),
+                        serve.Output());
+
+  std::vector<dmarcwatch::bench::GeneratedFile> files;
+  dmarcwatch::bench::SyntheticOptions g;
+  g.reports = 3;
+  g.rows_per_report = 4;
+  g.formats = {dmarcwatch::bench::Container::kGzip, dmarcwatch::bench::Container::kZip,
+               dmarcwatch::bench::Container::kXml};
+  BOOST_REQUIRE(dmarcwatch::bench::BuildSynthetic(g, [&](const dmarcwatch::bench::GeneratedFile& f) {
+                  files.push_back(f);
+                  return dmarcwatch::Status::Ok();
+                }).ok());
+  BOOST_REQUIRE_EQUAL(files.size(), 3u);
+  std::vector<std::string> bodies;
+  for (const auto& f : files) bodies.push_back(f.bytes);
+  bodies.push_back(ReportEmail("upload-eml"));
+
+  for (const std::string& body : bodies) {
+    const Posted first = PostReport(port, body, token);
+    BOOST_REQUIRE_MESSAGE(first.status == 201, first.body);
+    Poco::JSON::Array::Ptr reports = ParseJson(first.body)->getArray("reports");
+    BOOST_REQUIRE_EQUAL(reports->size(), 1u);
+    BOOST_TEST(reports->getObject(0)->getValue<std::string>("result") == "new");
+    // The same bytes again: stored once, answered as a duplicate.
+    const Posted again = PostReport(port, body, token);
+    BOOST_REQUIRE_MESSAGE(again.status == 201, again.body);
+    BOOST_TEST(ParseJson(again.body)->getArray("reports")->getObject(0)->getValue<std::string>(
+                   "result") == "duplicate");
+  }
+  BOOST_TEST(Reports(db).size() == 4u);
+
+  const Posted garbage = PostReport(port, "<feedback><report_metadata>", token);
+  BOOST_REQUIRE_MESSAGE(garbage.status == 201, garbage.body);
+  Poco::JSON::Object::Ptr rejected = ParseJson(garbage.body);
+  BOOST_TEST(rejected->getArray("reports")->size() == 0u);
+  BOOST_REQUIRE_EQUAL(rejected->getArray("rejected")->size(), 1u);
+  BOOST_TEST(!rejected->getArray("rejected")->getObject(0)->getValue<std::string>("reason").empty());
+  {
+    auto s = OpenStore(db);
+    auto kept = s->ListRejects(10, 0);
+    BOOST_REQUIRE(kept.ok());
+    BOOST_TEST(kept->size() == 1u);
+  }
+
+  BOOST_TEST(PostReport(port, bodies[0], "").status == 401);
+  BOOST_TEST(PostReport(port, bodies[0], token + "x").status == 401);
+  BOOST_TEST(PostReport(port, std::string(2 * 1024 * 1024, 'x'), token).status == 413);
+  BOOST_TEST(Reports(db).size() == 4u);
+  BOOST_TEST(serve.Stop() == 0);
+  BOOST_TEST(serve.Output().find(token) == std::string::npos);
+}
 
 BOOST_AUTO_TEST_CASE(serve_polls_the_mailbox_and_scans_the_folder_on_their_intervals) {
   using dmarcwatch::testing::BackgroundDmarcwatch;
