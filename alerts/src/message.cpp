@@ -329,9 +329,11 @@ std::string DashboardLink(const std::string& base, const std::string& domain,
   if (base.empty()) return {};
   std::string b = base;
   while (!b.empty() && b.back() == '/') b.pop_back();
-  std::string out = b + (path_key.empty() ? "/#/domain?" : "/#/path?");
+  // The dashboard's routes (docs/dashboard.md): a path's page, or the
+  // domain's overview.
+  std::string out = b + (path_key.empty() ? "/#/overview?" : "/#/path?");
   out += "domain=" + PercentEncode(domain);
-  if (!path_key.empty()) out += "&path=" + PercentEncode(path_key);
+  if (!path_key.empty()) out += "&key=" + PercentEncode(path_key);
   if (from_day != 0 || to_day != 0) {
     out += "&from=" + DayText(from_day) + "&to=" + DayText(to_day);
   }

@@ -326,7 +326,23 @@ async function main() {
     await shot(page, 'configuration');
   });
 
-  await check('intake: the watched folder serve scanned, the store, alerts off', async () => {
+  await check('overview: the open alerts of the domain, acknowledged with a click', async () => {
+    await open(page, '#/overview?domain=example.com', 'overview');
+    const items = page.locator('#incidents li.incident');
+    assert.ok(await items.count() >= 3, `open incidents: ${await items.count()}`);
+    assert.match(await page.locator('#incidents').innerText(), /SendGrid/);
+    const first = items.first();
+    const id = await first.getAttribute('id');
+    await first.locator('button', { hasText: 'Acknowledge' }).click();
+    await page.waitForFunction((i) => {
+      const li = document.getElementById(i);
+      return li && /acknowledged/.test(li.textContent) && !li.querySelector('button');
+    }, id, { timeout: 15000 });
+    await ready(page, 'overview');
+    await shot(page, 'overview-incidents');
+  });
+
+  await check('intake: the watched folder serve scanned, the store, the alert outbox', async () => {
     await open(page, '#/intake', 'intake');
     const watched = await page.locator('#intake-watch').innerText();
     assert.match(watched, /browser-watch/);
@@ -336,7 +352,8 @@ async function main() {
     assert.strictEqual(cells[2].trim(), 'ok', cells.join(' | '));
     assert.strictEqual(cells[4].trim(), '1', cells.join(' | '));
     assert.match(await page.locator('#intake-mailboxes').innerText(), /No mailbox is configured/);
-    assert.match(await page.locator('#intake-alerts').innerText(), /off: set alerts\.recipients/);
+    assert.match(await page.locator('#intake-alerts').innerText(), /Open incidents\s+\d+ \(\d+ not acknowledged\)/);
+    assert.match(await page.locator('#intake-alerts').innerText(), /Last delivery error/);
     assert.match(await page.locator('#intake-store').innerText(), /Reports\s+\d/);
     await shot(page, 'intake');
   });

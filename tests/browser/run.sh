@@ -65,7 +65,24 @@ EOF
 
 dw() { "$bin" --config "$config" --db "$tmp/db" --offline "$@"; }
 
+# Alerts to an SMTP port where nothing listens: the demo month's incidents
+# open and their emails wait in the outbox (the overview lists the
+# incidents, the intake page the delivery error).
+smtp_port="$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close();});')"
+cat >>"$config" <<EOF
+
+[alerts]
+recipients = ["postmaster@example.com"]
+[alerts.smtp]
+host = "127.0.0.1"
+port = $smtp_port
+tls = "none"
+from = "dmarcwatch@example.com"
+timeout = "2s"
+EOF
+
 dw import --quiet "$root/samples/demo/reports" >/dev/null
+dw alerts check --as-of 2026-11-01 >/dev/null 2>&1 || true
 
 # Hostile inputs: markup in every field a page shows. The XML escapes it, so
 # the parsed values are the raw characters the dashboard must show as text.

@@ -166,7 +166,7 @@ BOOST_AUTO_TEST_CASE(the_demo_month_sends_the_alerts_a_postmaster_wants_once) {
   BOOST_TEST(sendgrid.Text().find("Envelope from: sendgrid.net") != std::string::npos);
   BOOST_TEST(sendgrid.Text().find("167.89.") != std::string::npos);
   BOOST_TEST(sendgrid.Text().find(
-                 "https://dmarc.example.com/#/path?domain=example.com&path=path%3ASendGrid"
+                 "https://dmarc.example.com/#/path?domain=example.com&key=path%3ASendGrid"
                  "&from=2026-10-29&to=2026-10-31") != std::string::npos);
   BOOST_TEST(sendgrid.Html().find("Set up DKIM for example.com in SendGrid") != std::string::npos);
   const ReceivedMessage& mailgun = BySubject(got, kMailgun);

@@ -644,12 +644,45 @@
 
   // ---- pages -----------------------------------------------------------------
 
+  // The open alert incidents of a domain (docs/alerts.md), each with a
+  // button that acknowledges it: it stays open and is still resolved by
+  // the rules, but is marked as seen.
+  function incidentList(incidents) {
+    const rows = incidents.map((i) => {
+      const ack = i.acknowledged
+        ? h('span', { class: 'muted' }, `acknowledged ${utc(i.acknowledged_at)}`)
+        : h('button', {
+          type: 'button', class: 'btn btn-small', 'data-incident': String(i.id),
+          onclick: async (ev) => {
+            const button = ev.currentTarget;
+            button.disabled = true;
+            try {
+              await request('POST', `/api/v1/incidents/${encodeURIComponent(i.id)}/ack`);
+              route();
+            } catch (e) {
+              button.disabled = false;
+              button.after(errorBox(e));
+            }
+          },
+        }, 'Acknowledge');
+      return h('li', { class: 'incident', id: `incident-${i.id}` },
+        sevBadge(i.severity), ' ', h('span', { class: 'incident-title' }, i.title),
+        h('span', { class: 'sub muted' }, ` open since ${utc(i.opened_at)} · ${fmt(i.notifications)} ${i.notifications === 1 ? 'email' : 'emails'} · `),
+        ack);
+    });
+    return h('section', { class: 'section', id: 'incidents' },
+      h('div', { class: 'section-head' }, h('h2', {}, 'Open alerts'), h('span', { class: 'hint' }, 'incidents the alert rules opened; each resolves by itself once clear')),
+      h('ul', { class: 'incident-list' }, rows));
+  }
+
   async function overviewView(ctx) {
     const scope = scopeOf(ctx.params);
     const params = { domain: scope.domain, from: scope.from, to: scope.to };
-    const [ov, pathsDoc, domains] = await Promise.all([
-      api('/api/v1/overview', params), api('/api/v1/paths', params), loadDomains(), loadProviders(),
+    const [ov, pathsDoc, domains, incidentsDoc] = await Promise.all([
+      api('/api/v1/overview', params), api('/api/v1/paths', params), loadDomains(),
+      api('/api/v1/incidents'), loadProviders(),
     ]);
+    const incidents = (incidentsDoc.incidents || []).filter((i) => i.domain === ov.domain);
     const t = ov.totals;
     const declared = ov.paths.filter((p) => p.declared);
     const declaredFailing = declared.filter((p) => fails(p.counts) > 0);
@@ -695,6 +728,7 @@
       pageHead(ov.domain, policyBadge(ov.policy), h('span', { class: 'sub' }, `${ov.from} to ${ov.to} (UTC)`)),
       filterBar({ page: 'overview', params: ctx.params, domains, period: ov }),
       kpis,
+      incidents.length ? incidentList(incidents) : null,
       whatToFix(ov, pathsDoc, scope),
       h('section', { class: 'section', id: 'paths' },
         h('div', { class: 'section-head' }, h('h2', {}, 'Sending paths'), h('span', { class: 'hint' }, 'Failing paths first. Select a path for its sources, identifiers and advice.')),

@@ -20,6 +20,7 @@
 #include "dmarcwatch/ingest/unpack.h"
 #include "dmarcwatch/model/text.h"
 #include "dmarcwatch/model/time.h"
+#include "dmarcwatch/store/alerts.h"
 #include "dmarcwatch/store/sessions.h"
 #include "dmarcwatch/web/json.h"
 #include "http.h"
@@ -982,6 +983,75 @@ Reply Upload(Shared& shared, Request& req) {
   return Reply::Json(root, 201);
 }
 
+// ---- Alert incidents (docs/alerts.md): what `dmarcwatch alerts list`
+// shows, limited to the domains the user sees, and acknowledging one.
+
+Object::Ptr IncidentJson(const store::AlertIncidentRow& i) {
+  auto time = [](const std::optional<model::UnixTime>& t) {
+    return t ? Poco::Dynamic::Var(model::FormatIso8601(*t)) : Poco::Dynamic::Var();
+  };
+  Object::Ptr o = NewObject();
+  o->set("id", i.id);
+  o->set("rule", i.rule);
+  o->set("domain", i.domain);
+  o->set("subject", i.subject);
+  o->set("state", i.state);
+  o->set("severity", i.severity);
+  o->set("title", i.title);
+  o->set("opened_at", model::FormatIso8601(i.opened_at));
+  o->set("last_seen", model::FormatIso8601(i.last_seen));
+  o->set("resolved_at", time(i.resolved_at));
+  o->set("acknowledged", i.acknowledged);
+  o->set("acknowledged_at", time(i.acknowledged_at));
+  o->set("last_notified_at", time(i.last_notified_at));
+  o->set("notifications", i.notifications);
+  return o;
+}
+
+Reply Incidents(Shared&, Request& req) {
+  const std::string state = req.Query("state", "open");
+  if (state != "open" && state != "all") {
+    return Reply::Error(400, "bad_parameter", "state is open or all");
+  }
+  const std::string domain = req.Query("domain", "");
+  auto rows = store::ListAlertIncidents(*req.store, state == "all", 1000);
+  if (!rows.ok()) return StoreError(rows.status());
+  Array::Ptr list = new Array;
+  for (const store::AlertIncidentRow& i : *rows) {
+    if (!req.session->Sees(i.domain)) continue;
+    if (!domain.empty() && i.domain != domain) continue;
+    list->add(IncidentJson(i));
+  }
+  Object::Ptr root = NewObject();
+  root->set("incidents", list);
+  return Reply::Json(root);
+}
+
+Reply AcknowledgeIncident(Shared& shared, Request& req) {
+  std::int64_t id = 0;
+  try {
+    id = std::stoll(req.params["id"]);
+  } catch (const std::exception&) {
+    return Reply::Error(404, "not_found", "no such incident");
+  }
+  auto row = store::GetAlertIncident(*req.store, id);
+  if (!row.ok()) return StoreError(row.status());
+  if (!*row || !req.session->Sees((*row)->domain)) {
+    return Reply::Error(404, "not_found", "no such incident");
+  }
+  Status acked = store::AcknowledgeAlertIncident(*req.store, id, shared.Now());
+  if (acked.code() == StatusCode::kFailedPrecondition) {
+    return Reply::Error(409, "resolved", "the incident is resolved");
+  }
+  if (!acked.ok()) return StoreError(acked);
+  Poco::Logger::get("dmarc.alerts")
+      .information("event=acknowledged incident=" + std::to_string(id) + " user=\"" +
+                   model::Printable(req.session->user, 64) + "\"");
+  auto updated = store::GetAlertIncident(*req.store, id);
+  if (!updated.ok() || !*updated) return StoreError(updated.ok() ? Status::NotFound("gone") : updated.status());
+  return Reply::Json(IncidentJson(**updated));
+}
+
 Reply StatusInfo(Shared& shared, Request& req) {
   if (!shared.services.status_json) return Reply::Error(404, "not_found", "no status");
   // Mailboxes, folders and the store belong to no domain: only a user who
@@ -1086,6 +1156,8 @@ std::vector<Route> ApiRoutes() {
       {"GET", "/api/v1/config", "config", true, true, Config},
       {"GET", "/api/v1/providers", "providers", true, false, Providers},
       {"GET", "/api/v1/status", "status", true, true, StatusInfo},
+      {"GET", "/api/v1/incidents", "incidents", true, true, Incidents},
+      {"POST", "/api/v1/incidents/{id}/ack", "incident_ack", true, true, AcknowledgeIncident},
   };
 }
 

@@ -109,7 +109,7 @@ BOOST_AUTO_TEST_CASE(both_parts_carry_the_numbers_the_evidence_the_advice_and_th
   const Observation o = SendGridObservation();
   const MessageContent m = RenderIncident(Opened(o), DemoOptions());
   const std::string link =
-      "https://dmarc.example.com/#/path?domain=example.com&path=path%3ASendGrid&from=2026-10-29"
+      "https://dmarc.example.com/#/path?domain=example.com&key=path%3ASendGrid&from=2026-10-29"
       "&to=2026-10-31";
   for (const std::string* part : {&m.text, &m.html}) {
     BOOST_TEST(part->find("1,150") != std::string::npos);
@@ -201,10 +201,10 @@ BOOST_AUTO_TEST_CASE(a_worse_notice_says_what_it_was_and_what_it_is) {
 
 BOOST_AUTO_TEST_CASE(dashboard_links_encode_their_values) {
   BOOST_TEST(DashboardLink("https://d.example/", "example.com", "path:Office MTA", kOct1, kOct1 + 2) ==
-             "https://d.example/#/path?domain=example.com&path=path%3AOffice%20MTA&from=2026-10-01"
+             "https://d.example/#/path?domain=example.com&key=path%3AOffice%20MTA&from=2026-10-01"
              "&to=2026-10-03");
   BOOST_TEST(DashboardLink("http://h:8080", "example.com", "", kOct1, kOct1) ==
-             "http://h:8080/#/domain?domain=example.com&from=2026-10-01&to=2026-10-01");
+             "http://h:8080/#/overview?domain=example.com&from=2026-10-01&to=2026-10-01");
   BOOST_TEST(DashboardLink("", "example.com", "unknown", kOct1, kOct1).empty());
 }
 

@@ -19,11 +19,13 @@
 #include <boost/test/unit_test.hpp>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "dmarcwatch/analysis/analyzer.h"
 #include "dmarcwatch/ingest/pipeline.h"
 #include "dmarcwatch/model/time.h"
+#include "dmarcwatch/store/alerts.h"
 #include "dmarcwatch/store/store.h"
 #include "dmarcwatch/web/auth.h"
 #include "dmarcwatch/web/server.h"
@@ -427,6 +429,73 @@ BOOST_AUTO_TEST_CASE(a_scoped_user_sees_only_its_domains) {
   Response status = Call("GET", "/api/v1/status", "", all.cookie);
   BOOST_TEST(status.status == 200);
   BOOST_TEST(status.Json()->getObject("store")->getValue<std::int64_t>("reports") > 0);
+}
+
+BOOST_AUTO_TEST_CASE(incidents_are_listed_by_domain_scope_and_acknowledged_with_csrf) {
+  g->now += 601;
+  std::int64_t com_id = 0, net_id = 0;
+  {
+    store::StoreOptions o;
+    o.database = g->db;
+    auto st = std::move(*store::Store::Open(o));
+    auto tx = store::BeginAlertTransaction(*st);
+    BOOST_REQUIRE(tx.ok());
+    store::AlertIncidentRow row;
+    row.rule = "pass_rate";
+    row.state = "open";
+    row.severity = "critical";
+    row.opened_at = row.first_seen = row.last_seen = g->now;
+    row.notified_severity = "critical";
+    row.domain = "example.com";
+    row.subject = "path:<b>SendGrid</b>";
+    row.title = "SendGrid fails DMARC <script>";
+    auto com = (*tx)->InsertIncident(row);
+    row.domain = "example.net";
+    row.subject = "unknown";
+    row.title = "unknown sources fail DMARC";
+    auto net = (*tx)->InsertIncident(row);
+    BOOST_REQUIRE(com.ok() && net.ok());
+    BOOST_REQUIRE((*tx)->Commit().ok());
+    com_id = *com;
+    net_id = *net;
+  }
+  Login customer = LogIn("customer", "customer password");
+  Login admin = LogIn("admin", "correct horse battery");
+  auto seen = [](const Login& who, const std::string& query) {
+    std::set<std::int64_t> ids;
+    auto list = Call("GET", "/api/v1/incidents" + query, "", who.cookie).Json()->getArray("incidents");
+    for (std::size_t i = 0; i < list->size(); ++i) {
+      ids.insert(list->getObject(static_cast<unsigned>(i))->getValue<std::int64_t>("id"));
+    }
+    return ids;
+  };
+  BOOST_TEST((seen(admin, "") == std::set<std::int64_t>{com_id, net_id}));
+  BOOST_TEST((seen(admin, "?domain=example.com") == std::set<std::int64_t>{com_id}));
+  BOOST_TEST((seen(customer, "") == std::set<std::int64_t>{net_id}));
+  BOOST_TEST(Call("GET", "/api/v1/incidents?state=maybe", "", admin.cookie).status == 400);
+  // The title is data: it comes back as the same characters.
+  auto list = Call("GET", "/api/v1/incidents?domain=example.com", "", admin.cookie).Json()->getArray("incidents");
+  BOOST_TEST(list->getObject(0)->getValue<std::string>("title") == "SendGrid fails DMARC <script>");
+  BOOST_TEST(list->getObject(0)->getValue<bool>("acknowledged") == false);
+
+  const std::string com_ack = "/api/v1/incidents/" + std::to_string(com_id) + "/ack";
+  BOOST_TEST(Call("POST", com_ack, "", admin.cookie).status == 403);  // no CSRF token
+  BOOST_TEST(Call("POST", com_ack, "", customer.cookie, customer.csrf).status == 404);  // not its domain
+  BOOST_TEST(Call("POST", "/api/v1/incidents/999999/ack", "", admin.cookie, admin.csrf).status == 404);
+  Response acked = Call("POST", com_ack, "", admin.cookie, admin.csrf);
+  BOOST_REQUIRE_EQUAL(acked.status, 200);
+  BOOST_TEST(acked.Json()->getValue<bool>("acknowledged") == true);
+  BOOST_TEST(!acked.Json()->isNull("acknowledged_at"));
+  {
+    store::StoreOptions o;
+    o.database = g->db;
+    auto st = std::move(*store::Store::Open(o));
+    auto row = store::GetAlertIncident(*st, com_id);
+    BOOST_REQUIRE(row.ok() && row->has_value());
+    BOOST_TEST((*row)->acknowledged);
+    auto other = store::GetAlertIncident(*st, net_id);
+    BOOST_TEST(!(*other)->acknowledged);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(overview_path_and_senders_come_from_the_rollups) {

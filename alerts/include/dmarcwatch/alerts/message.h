@@ -32,9 +32,9 @@ struct MessageContent {
 std::string HtmlEscape(std::string_view text);
 
 // The dashboard's view of a path over a period:
-//   BASE/#/path?domain=D&path=KEY&from=YYYY-MM-DD&to=YYYY-MM-DD
+//   BASE/#/path?domain=D&key=KEY&from=YYYY-MM-DD&to=YYYY-MM-DD
 // and of a domain, when path_key is "":
-//   BASE/#/domain?domain=D&from=YYYY-MM-DD&to=YYYY-MM-DD
+//   BASE/#/overview?domain=D&from=YYYY-MM-DD&to=YYYY-MM-DD
 // Values are percent-encoded; a trailing "/" of BASE is dropped. "" when
 // BASE is "".
 std::string DashboardLink(const std::string& base, const std::string& domain,
