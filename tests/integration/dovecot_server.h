@@ -33,7 +33,6 @@
 #include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -48,6 +47,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "child_process.h"
 
 namespace dmarcwatch::testing {
 
@@ -149,21 +150,7 @@ class DovecotServer {
     if (error_.empty()) error_ = "dovecot did not start";
   }
 
-  void Stop() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGTERM);
-    int status = 0;
-    const Clock::time_point give_up = Clock::now() + std::chrono::seconds(10);
-    while (waitpid(pid_, &status, WNOHANG) == 0) {
-      if (Clock::now() > give_up) {
-        kill(pid_, SIGKILL);
-        waitpid(pid_, &status, 0);
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    pid_ = -1;
-  }
+  void Stop() { StopProcess(pid_); }
 
   void RemoveFiles() {
     if (dir_.empty()) return;
@@ -330,37 +317,16 @@ class DovecotServer {
   }
 
   bool Launch() {
-    const std::string conf = config_file();
-    const std::string out = dir_ + "/stdout.log";
-    const pid_t parent = getpid();
-    const pid_t pid = fork();
-    if (pid < 0) {
-      error_ = "fork failed";
-      return false;
-    }
-    if (pid == 0) {
-      // The server must not outlive the test, even when the test crashes.
-      prctl(PR_SET_PDEATHSIG, SIGTERM);
-      if (getppid() != parent) _exit(1);
-      const int fd = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      if (fd >= 0) {
-        dup2(fd, STDOUT_FILENO);
-        dup2(fd, STDERR_FILENO);
-      }
-      execl(kDovecotPath, "dovecot", "-F", "-c", conf.c_str(), static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    pid_ = pid;
-    return true;
+    pid_ = Spawn({kDovecotPath, "-F", "-c", config_file()}, SpawnOptions(dir_ + "/stdout.log"));
+    if (pid_ < 0) error_ = "cannot start " + std::string(kDovecotPath);
+    return pid_ > 0;
   }
 
   // Waits for an IMAP greeting on the plain port.
   bool WaitUntilGreeting() {
     const Clock::time_point give_up = Clock::now() + std::chrono::seconds(30);
     while (Clock::now() < give_up) {
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
+      if (Exited(pid_)) {
         error_ = "dovecot exited during start-up:\n" + ReadAll(dir_ + "/stdout.log") +
                  ReadAll(dir_ + "/dovecot.log");
         return false;

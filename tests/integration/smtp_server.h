@@ -13,7 +13,6 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -32,6 +31,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "child_process.h"
 
 namespace dmarcwatch::testing {
 
@@ -167,34 +168,14 @@ class SmtpCaptureServer {
     if (!options.auth.empty()) args.insert(args.end(), {"--auth", options.auth});
     for (const std::string& r : options.refuse) args.insert(args.end(), {"--refuse", r});
 
-    const pid_t parent = getpid();
-    const pid_t pid = fork();
-    if (pid < 0) {
-      error_ = "fork failed";
+    pid_ = Spawn(args, SpawnOptions(dir_ + "/server.log"));
+    if (pid_ < 0) {
+      error_ = "cannot start " + std::string(kPython);
       return false;
     }
-    if (pid == 0) {
-      // The server must not outlive the test, even when the test crashes.
-      prctl(PR_SET_PDEATHSIG, SIGTERM);
-      if (getppid() != parent) _exit(1);
-      const std::string log = dir_ + "/server.log";
-      const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-      if (fd >= 0) {
-        dup2(fd, STDOUT_FILENO);
-        dup2(fd, STDERR_FILENO);
-      }
-      std::vector<char*> argv;
-      for (std::string& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(kPython, argv.data());
-      _exit(127);
-    }
-    pid_ = pid;
     const Clock::time_point give_up = Clock::now() + std::chrono::seconds(20);
     while (Clock::now() < give_up) {
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
+      if (Exited(pid_)) {
         error_ = "the SMTP server exited during start-up; its log:\n" + Log();
         return false;
       }
@@ -206,21 +187,7 @@ class SmtpCaptureServer {
     return false;
   }
 
-  void Stop() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGTERM);
-    int status = 0;
-    const Clock::time_point give_up = Clock::now() + std::chrono::seconds(10);
-    while (waitpid(pid_, &status, WNOHANG) == 0) {
-      if (Clock::now() > give_up) {
-        kill(pid_, SIGKILL);
-        waitpid(pid_, &status, 0);
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    pid_ = -1;
-  }
+  void Stop() { StopProcess(pid_); }
 
   // Every message received so far, in order of arrival, parsed.
   std::vector<ReceivedMessage> Messages() const {

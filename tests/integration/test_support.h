@@ -2,9 +2,7 @@
 // Helpers for tests that run the built dmarcwatch binary as a user would:
 // temporary directories, running a command and capturing its output, files.
 
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,7 +17,7 @@
 #include <thread>
 #include <vector>
 
-extern char** environ;
+#include "child_process.h"
 
 namespace dmarcwatch::testing {
 
@@ -103,24 +101,10 @@ class BackgroundDmarcwatch {
       : log_path_(std::move(log_path)) {
     std::vector<std::string> all = {kBinary};
     all.insert(all.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : all) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                     0644);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    const int rc = posix_spawn(&pid_, kBinary.c_str(), &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    BOOST_REQUIRE_MESSAGE(rc == 0, "cannot start " + kBinary);
+    pid_ = Spawn(all, SpawnOptions(log_path_, SIGKILL));
+    BOOST_REQUIRE_MESSAGE(pid_ > 0, "cannot start " + kBinary);
   }
-  ~BackgroundDmarcwatch() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
+  ~BackgroundDmarcwatch() { StopProcess(pid_, SIGKILL); }
   BackgroundDmarcwatch(const BackgroundDmarcwatch&) = delete;
   BackgroundDmarcwatch& operator=(const BackgroundDmarcwatch&) = delete;
 
@@ -133,21 +117,7 @@ class BackgroundDmarcwatch {
   // Sends `signal` and waits up to `timeout` for the exit; the exit code,
   // or -1 when it was killed or did not stop in time (then it is killed).
   int Stop(int signal = SIGTERM, std::chrono::seconds timeout = std::chrono::seconds(30)) {
-    if (pid_ <= 0) return -1;
-    ::kill(pid_, signal);
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    int status = 0;
-    while (::waitpid(pid_, &status, WNOHANG) == 0) {
-      if (std::chrono::steady_clock::now() > deadline) {
-        ::kill(pid_, SIGKILL);
-        ::waitpid(pid_, &status, 0);
-        pid_ = -1;
-        return -1;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return StopProcess(pid_, signal, timeout);
   }
 
  private:

@@ -9,7 +9,6 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -21,6 +20,7 @@
 #include <string>
 #include <thread>
 
+#include "child_process.h"
 #include "dmarcwatch/analysis/dns.h"
 
 namespace dmarcwatch::testing {
@@ -98,22 +98,7 @@ class UnboundServer {
     if (error_.empty()) error_ = "unbound did not start";
   }
 
-  void Stop() {
-    if (pid_ > 0) {
-      kill(pid_, SIGTERM);
-      int status = 0;
-      const Clock::time_point give_up = Clock::now() + std::chrono::seconds(10);
-      while (waitpid(pid_, &status, WNOHANG) == 0) {
-        if (Clock::now() > give_up) {
-          kill(pid_, SIGKILL);
-          waitpid(pid_, &status, 0);
-          break;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      }
-      pid_ = -1;
-    }
-  }
+  void Stop() { StopProcess(pid_); }
 
   void RemoveFiles() {
     if (dir_.empty()) return;
@@ -152,28 +137,9 @@ class UnboundServer {
   }
 
   bool Launch() {
-    const std::string conf = dir_ + "/unbound.conf";
-    const std::string log = dir_ + "/unbound.log";
-    const pid_t parent = getpid();
-    const pid_t pid = fork();
-    if (pid < 0) {
-      error_ = "fork failed";
-      return false;
-    }
-    if (pid == 0) {
-      // The server must not outlive the test, even when the test crashes.
-      prctl(PR_SET_PDEATHSIG, SIGTERM);
-      if (getppid() != parent) _exit(1);
-      const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      if (fd >= 0) {
-        dup2(fd, STDOUT_FILENO);
-        dup2(fd, STDERR_FILENO);
-      }
-      execl(kUnboundPath, "unbound", "-d", "-c", conf.c_str(), static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    pid_ = pid;
-    return true;
+    pid_ = Spawn({kUnboundPath, "-d", "-c", dir_ + "/unbound.conf"}, SpawnOptions(dir_ + "/unbound.log"));
+    if (pid_ < 0) error_ = "cannot start " + std::string(kUnboundPath);
+    return pid_ > 0;
   }
 
   bool WaitUntilAnswering() {
