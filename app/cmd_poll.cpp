@@ -94,6 +94,11 @@ int Run(Context& ctx) {
       exit_code = kExitFailure;
       break;
     }
+    if (polled->locked_elsewhere) {
+      ctx.out << model::Printable(m->name, 60)
+              << ": skipped: another dmarcwatch process is polling it right now\n";
+      continue;
+    }
     if (polled->uidvalidity_changed) {
       ctx.out << model::Printable(m->name, 60)
               << ": the folder's UIDVALIDITY changed; its messages are read again and their "

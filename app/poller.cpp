@@ -463,6 +463,21 @@ Result<PollOutcome> MailboxPoller::PollOnce(const MailboxConfig& mailbox) {
   run.kind = store::SourceKind::kMailbox;
   run.source = mailbox.name;
   run.started_at = clock_();
+  // Processes sharing a PostgreSQL database poll each mailbox one at a
+  // time (store/mailboxes.h); on SQLite the lock is always granted.
+  Result<bool> locked = store::TryLockMailbox(store_, mailbox.name);
+  if (!locked.ok()) return locked.status();
+  if (!*locked) {
+    out.locked_elsewhere = true;
+    log.information("event=imap_poll_skipped mailbox=\"" + LogValue(mailbox.name) +
+                    "\" reason=locked_by_another_process");
+    return out;
+  }
+  struct Unlock {
+    store::Store& store;
+    const std::string& name;
+    ~Unlock() { (void)store::UnlockMailbox(store, name); }
+  } unlock{store_, mailbox.name};
   Result<std::int64_t> id = store::StartIngestRun(store_, run.kind, run.source, run.started_at);
   if (!id.ok()) return id.status();
   run.id = *id;

@@ -84,6 +84,9 @@ struct PollOutcome {
   std::vector<std::int64_t> new_report_ids;  // new and conflicting reports, for DNS attribution
   std::vector<MessageOutcome> messages;
   Status error;                        // OK when the poll did its work
+  // Another process polls this mailbox right now (the store's mailbox
+  // lock, PostgreSQL only): this poll did nothing and recorded no run.
+  bool locked_elsewhere = false;
 };
 
 struct PollerOptions {

@@ -69,6 +69,7 @@ void ServeRuntime::AddIngestTasks() {
         AfterIngest("mailbox", m.name, polled.status(), {});
         return;
       }
+      if (polled->locked_elsewhere) return;  // another process polls it now (logged)
       Poco::Logger::get("dmarc.ingest.imap")
           .information("event=poll mailbox=\"" + model::Printable(m.name, 60) +
                        "\" seen=" + std::to_string(polled->seen) +

@@ -5,7 +5,7 @@
 //                            [--seed N] [--truth FILE] [--replace]
 //   dmarcwatch-generate synthetic --out DIR --reports N --rows-per-report R
 //                            [--reporters K] [--ipv6-share 0.2] [--fail-share 0.3]
-//                            [--formats xml,gz,zip,eml] [--huge-rows M]
+//                            [--formats xml,gz,zip,eml] [--huge-rows M] [--sources N]
 //                            [--start 2026-10-01] [--domain example.com] [--seed N]
 //                            [--replace]
 //
@@ -38,9 +38,11 @@ constexpr std::string_view kUsage =
     "                           [--truth FILE (default DIR/../TRUTH.tsv)] [--replace]\n"
     "  dmarcwatch-generate synthetic --out DIR --reports N --rows-per-report R\n"
     "                           [--reporters 6] [--ipv6-share 0.2] [--fail-share 0.3]\n"
-    "                           [--formats xml,gz,zip,eml] [--huge-rows M]\n"
+    "                           [--formats xml,gz,zip,eml] [--huge-rows M] [--sources N]\n"
     "                           [--start 2026-10-01] [--domain example.com] [--seed 1]\n"
     "                           [--replace]\n"
+    "--sources N draws rows from N senders seen again every day (default: every row\n"
+    "its own IP).\n"
     "The same arguments always write byte-identical files. --replace first removes\n"
     "the report files (.xml, .xml.gz, .zip, .eml) already in DIR; without it DIR\n"
     "must hold none, so that stale reports never mix with new ones.\n";
@@ -237,7 +239,7 @@ std::vector<Container> ParseFormats(const std::string& text) {
 
 int RunSynthetic(const Arguments& args) {
   args.Check({"out", "reports", "rows-per-report", "reporters", "ipv6-share", "fail-share",
-              "formats", "huge-rows", "start", "domain", "seed", "replace"});
+              "formats", "huge-rows", "sources", "start", "domain", "seed", "replace"});
   if (!args.Has("out") || !args.Has("reports") || !args.Has("rows-per-report")) {
     throw UsageError{"synthetic needs --out DIR, --reports N and --rows-per-report R"};
   }
@@ -253,6 +255,7 @@ int RunSynthetic(const Arguments& args) {
   options.fail_share = args.Share("fail-share", options.fail_share);
   options.formats = ParseFormats(args.Text("formats", "xml"));
   options.huge_rows = args.Number("huge-rows", 0);
+  options.sources = args.Number("sources", 0);
   options.start = args.Date("start", options.start);
   options.domain = args.Text("domain", options.domain);
   options.seed = args.Number("seed", options.seed);

@@ -1540,9 +1540,23 @@ Result<SyntheticSummary> BuildSynthetic(const SyntheticOptions& options, const F
     const std::uint64_t rows = huge ? options.huge_rows : options.rows_per_report;
     report.records.reserve(static_cast<std::size_t>(rows));
     for (std::uint64_t k = 0; k < rows; ++k) {
-      const IpAddress ip = SyntheticIp(next_ip++, ip_salt, rng.Chance(options.ipv6_share));
+      IpAddress ip;
+      bool fails = false;
+      if (options.sources == 0) {
+        ip = SyntheticIp(next_ip++, ip_salt, rng.Chance(options.ipv6_share));
+        fails = rng.Chance(options.fail_share);
+      } else {
+        // A sender's family and verdict derive from its index alone.
+        const std::uint64_t sender = rng.Below(options.sources);
+        const auto share = [&](std::string_view label) {
+          return static_cast<double>(Mix64(sender ^ DeriveSeed(options.seed, label)) >> 11) *
+                 0x1.0p-53;
+        };
+        ip = SyntheticIp(sender, ip_salt, share("sender-v6") < options.ipv6_share);
+        fails = share("sender-fails") < options.fail_share;
+      }
       Source s;
-      if (rng.Chance(options.fail_share)) {
+      if (fails) {
         s = MakeSpoof(rng, ip, options.domain, kComLookalikes);
       } else {
         s = SimpleSource(Traffic::kOffice, ip, options.domain, SpfResult::kPass,

@@ -186,6 +186,11 @@ struct SyntheticOptions {
   // bytes of XML a row: past ~90,000 rows an .xml file is over dmarcwatch's
   // default 64 MiB input limit, so choose gz or zip first for big ones.
   std::uint64_t huge_rows = 0;
+  // 0: every row has its own source IP (the worst case for the per-source
+  // rollups). N > 0: rows draw from N senders that send again every day,
+  // as real traffic does; a sender keeps its address family and whether it
+  // fails DMARC, so the rows' shares still follow ipv6_share and fail_share.
+  std::uint64_t sources = 0;
   std::uint64_t seed = 1;
 };
 
@@ -199,8 +204,9 @@ struct SyntheticSummary {
 // more than one report in memory. A failed Status stops the run.
 using FileSink = std::function<Status(const GeneratedFile& file)>;
 
-// Reports with distinct source IPs across the whole run (IPv4 from
-// 16.0.0.0/4, IPv6 from 2001:db8::/32) and a random pass/fail mix. Report i
+// Reports with distinct source IPs across the whole run, or from a pool of
+// `sources` senders (IPv4 from 16.0.0.0/4, IPv6 from 2001:db8::/32), and a
+// random pass/fail mix. Report i
 // comes from reporter i % reporters, for day i / reporters.
 Result<SyntheticSummary> BuildSynthetic(const SyntheticOptions& options, const FileSink& sink);
 

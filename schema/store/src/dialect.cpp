@@ -130,6 +130,12 @@ Dialect Dialect::Postgres() {
   d.begin_write = "BEGIN";
   d.insert_returning = true;
   d.numbered_placeholders = true;
+  // CAST: Poco 1.11's PostgreSQL extractor reads a boolean as text, and
+  // void (what pg_advisory_xact_lock returns) not at all.
+  d.try_advisory_lock = "SELECT CAST(pg_try_advisory_lock(CAST(? AS BIGINT)) AS INTEGER)";
+  d.advisory_unlock = "SELECT CAST(pg_advisory_unlock(CAST(? AS BIGINT)) AS INTEGER)";
+  d.advisory_lock = "SELECT 1 FROM (SELECT pg_advisory_lock(CAST(? AS BIGINT))) AS l";
+  d.transaction_lock = "SELECT 1 FROM (SELECT pg_advisory_xact_lock(CAST(? AS BIGINT))) AS l";
   return d;
 }
 
@@ -177,6 +183,14 @@ std::string Dialect::OnConflictUpdate(std::string_view target, std::string_view 
 std::string Dialect::OnConflictDoNothing() const { return " ON CONFLICT DO NOTHING"; }
 
 std::string Dialect::ReturningId() const { return insert_returning ? " RETURNING id" : ""; }
+
+std::string Dialect::AddBigint(std::string_view a, std::string_view b) const {
+  if (backend == Backend::kSqlite) return std::string(a) + " + " + std::string(b);
+  const std::string x(a), y(b);
+  return "CASE WHEN " + x + " = 9223372036854775807 THEN " + x +
+         " ELSE CAST(LEAST(GREATEST(CAST(" + x + " AS NUMERIC) + " + y +
+         ", -9223372036854775808), 9223372036854775807) AS BIGINT) END";
+}
 
 std::string Dialect::SumBigint(std::string_view expr) const {
   if (backend == Backend::kSqlite) return "CAST(TOTAL(" + std::string(expr) + ") AS INTEGER)";

@@ -19,6 +19,13 @@
 //     SQLITE_BUSY when another writer committed in between (WAL snapshot).
 //   - upserts: both spell "ON CONFLICT (target) DO UPDATE SET ..." with
 //     `excluded`; kept here so that a third backend changes one function.
+//   - coordination between processes: PostgreSQL has advisory locks
+//     (a mailbox polled by one process at a time, one writer per report
+//     key); SQLite's single writer lock already serialises all of it, so
+//     its statements are empty and the callers skip them.
+//   - a failed statement: PostgreSQL aborts the whole transaction (every
+//     later statement fails until ROLLBACK), SQLite fails the statement
+//     only. The store never continues a transaction after a failure.
 
 #include <optional>
 #include <string>
@@ -44,6 +51,20 @@ struct Dialect {
   bool insert_returning = false;
   std::string last_insert_id_query;
   bool numbered_placeholders = false;
+  // One `?`: a BIGINT key. Yields 1 when this connection now holds the
+  // session-level lock, 0 when another connection does. Empty: no such
+  // lock (always granted).
+  std::string try_advisory_lock;
+  // One `?`: the key. Yields 1 when a lock held by this connection was
+  // released, 0 otherwise. Empty with try_advisory_lock.
+  std::string advisory_unlock;
+  // One `?`: the key. Waits for the session-level lock. Empty with
+  // try_advisory_lock.
+  std::string advisory_lock;
+  // One `?`: a BIGINT key. Waits for a lock held until the end of the
+  // current transaction. Empty: not needed (SQLite's BEGIN IMMEDIATE
+  // already holds the database's only write lock).
+  std::string transaction_lock;
 
   static Dialect Sqlite();
   static Dialect Postgres();
@@ -65,6 +86,14 @@ struct Dialect {
   std::string OnConflictDoNothing() const;
   // The suffix that makes an INSERT yield the new id, or "".
   std::string ReturningId() const;
+  // a + b for BIGINT operands, saturating at the type's bounds. PostgreSQL
+  // fails the statement on overflow ("bigint out of range"), so the sum is
+  // taken as NUMERIC and clamped, and an `a` already at INT64_MAX (which
+  // means "at least this", schema/sql/0001) stays there even when b is
+  // negative: what was lost to saturation cannot be subtracted. SQLite turns an overflowing integer sum
+  // into a REAL, which every reader of such a column saturates (SumBigint,
+  // and CASTs to INTEGER), so it keeps the plain sum.
+  std::string AddBigint(std::string_view a, std::string_view b) const;
   // SUM(expr) over BIGINT columns as a BIGINT that saturates instead of
   // failing: SQLite's SUM raises an error on overflow (TOTAL does not, and
   // a REAL cast to INTEGER saturates); PostgreSQL sums BIGINT as NUMERIC.

@@ -308,6 +308,20 @@ model::RecordAnalysis AnalysisFromRow(const RecordRowData& row) {
   return a;
 }
 
+std::string SignatureText(const RecordRowData& row) {
+  // Length-prefixed, so no two different column lists hash alike.
+  std::string canon;
+  for (const std::string* field :
+       {&row.header_from, &row.dkim, &row.spf, &row.reasons, &row.disposition}) {
+    canon += std::to_string(field->size());
+    canon += ':';
+    canon += *field;
+  }
+  canon += row.envelope_from.isNull() ? "-" : "+" + std::to_string(row.envelope_from.value().size()) +
+                                                  ":" + row.envelope_from.value();
+  return canon;
+}
+
 SignatureRowData SignatureOf(const RecordRowData& row) {
   SignatureRowData s;
   s.header_from = row.header_from;
@@ -316,15 +330,7 @@ SignatureRowData SignatureOf(const RecordRowData& row) {
   s.spf = row.spf;
   s.reasons = row.reasons;
   s.disposition = row.disposition;
-  // Length-prefixed, so no two different column lists hash alike.
-  std::string canon;
-  for (const std::string* field : {&s.header_from, &s.dkim, &s.spf, &s.reasons, &s.disposition}) {
-    canon += std::to_string(field->size());
-    canon += ':';
-    canon += *field;
-  }
-  canon += s.envelope_from.isNull() ? "-" : "+" + std::to_string(s.envelope_from.value().size()) +
-                                                ":" + s.envelope_from.value();
+  const std::string canon = SignatureText(row);
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int size = 0;
   EVP_Digest(canon.data(), canon.size(), digest, &size, EVP_sha256(), nullptr);

@@ -424,6 +424,9 @@ void ApplyAnalysis(const model::RecordAnalysis& analysis, RecordRowData& row);
 model::RecordAnalysis AnalysisFromRow(const RecordRowData& row);
 // The signature of a record row: its digest and columns.
 SignatureRowData SignatureOf(const RecordRowData& row);
+// The canonical text SignatureOf hashes: equal texts, equal signatures.
+// Cheaper than the digest, so the store's signature cache is keyed by it.
+std::string SignatureText(const RecordRowData& row);
 // Rebuilds an AuthSignature from a signatures row. Throws like FromRows.
 model::AuthSignature FromSignatureRow(const SignatureRowData& row);
 

@@ -8,11 +8,15 @@
 #include <Poco/Exception.h>
 #include <Poco/Logger.h>
 
+#include <chrono>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -44,6 +48,18 @@ inline std::string LogValue(std::string_view s) {
 template <typename T>
 inline bool Is(const Poco::Exception& e) {
   return dynamic_cast<const T*>(&e) != nullptr;
+}
+
+// A key for the database's advisory locks (Dialect::try_advisory_lock and
+// transaction_lock): FNV-1a over `text`, 64 bits, the same in every process,
+// build and machine (std::hash is not required to be).
+inline std::int64_t AdvisoryLockKey(std::string_view text) {
+  std::uint64_t h = 14695981039346656037ull;
+  for (const char c : text) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 1099511628211ull;
+  }
+  return static_cast<std::int64_t>(h);
 }
 
 // The single mapping from Poco exceptions to our codes (STYLE.md, Errors).
@@ -141,13 +157,72 @@ struct Store::Impl {
   // statements are dropped and rebuilt on next use, because a Statement
   // that threw mid-execute stays "still executing" and refuses every later
   // execute().
+  //
+  // On PostgreSQL the dropped statements are leaked, never destroyed: Poco
+  // 1.11's PostgreSQL connector frees a statement's result a second time
+  // when a statement fails after an earlier execute() of it succeeded (a
+  // prepared statement reused, or a vector binding failing past its first
+  // row), and it does so in the statement's destructor. A failed operation
+  // thus costs a few kilobytes until the process exits; ~Impl closes the
+  // connection itself, which the leaked statements would keep open.
   template <typename Fn>
   auto Run(const char* op, Fn&& fn) -> decltype(fn()) {
     return Guard(log, dialect.backend, op, std::forward<Fn>(fn), [this] {
-      statements.reset();
+      if (dialect.backend == Backend::kPostgres) {
+        (void)statements.release();  // see above
+      } else {
+        statements.reset();
+      }
       pending_signature_ids.clear();
     });
   }
+
+  // Run, again when PostgreSQL chose this transaction as the victim of a
+  // deadlock or serialization failure (reason "database_conflict"): the
+  // transaction was rolled back whole, so running it again is safe.
+  // Concurrent saves deadlock when they insert the same new signatures
+  // (or rollup keys) in different orders. Up to kConflictAttempts runs,
+  // with a short random pause between them; the last failure is returned.
+  template <typename Fn>
+  auto RunRetrying(const char* op, Fn&& fn) -> decltype(fn()) {
+    for (int attempt = 1;; ++attempt) {
+      auto result = Run(op, fn);
+      if (result.ok() || attempt == kConflictAttempts) return result;
+      const Status& failure = ErrorOf(result);
+      if (failure.reason() != "database_conflict") return result;
+      log.information(std::string("event=store_retry op=") + op +
+                      " attempt=" + std::to_string(attempt + 1) + " reason=database_conflict");
+      std::this_thread::sleep_for(std::chrono::milliseconds(5 + (std::rand() % 50) * attempt));
+    }
+  }
+  static constexpr int kConflictAttempts = 6;
+  static const Status& ErrorOf(const Status& s) { return s; }
+  template <typename T>
+  static const Status& ErrorOf(const Result<T>& r) {
+    return r.status();
+  }
+
+  // Executes a statement bound to a vector, once. Leaked when it throws on
+  // PostgreSQL, for the reason Run gives.
+  void ExecuteBulk(std::unique_ptr<Poco::Data::Statement> statement) {
+    try {
+      statement->execute();
+    } catch (...) {
+      if (dialect.backend == Backend::kPostgres) (void)statement.release();
+      throw;
+    }
+  }
+
+  ~Impl() {
+    if (dialect.backend != Backend::kPostgres) return;
+    statements.reset();
+    try {
+      session.close();  // statements leaked by Run hold the session open
+    } catch (...) {
+    }
+  }
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
 
   // Executes `sql` (with `?` placeholders) once.
   void Exec(std::string_view sql) { session << dialect.Sql(sql), now; }
@@ -216,11 +291,11 @@ struct Store::Impl {
   std::vector<RollupDailyRowData> daily_rows;
   std::vector<RollupSourceRowData> source_rows;
 
-  // digest -> signatures.id, for signatures committed to the database, and
-  // for those inserted by the open transaction (forgotten if it rolls back).
-  // Bounded: cleared when it grows past kMaxCachedSignatures.
-  std::map<std::string, std::int64_t> signature_ids;
-  std::map<std::string, std::int64_t> pending_signature_ids;
+  // SignatureText -> signatures.id, for signatures committed to the
+  // database, and for those inserted by the open transaction (forgotten if
+  // it rolls back). Bounded: cleared when it grows past kMaxCachedSignatures.
+  std::unordered_map<std::string, std::int64_t> signature_ids;
+  std::unordered_map<std::string, std::int64_t> pending_signature_ids;
   static constexpr std::size_t kMaxCachedSignatures = 200000;
 
   std::unique_ptr<Statements> statements;

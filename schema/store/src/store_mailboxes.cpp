@@ -331,4 +331,38 @@ Result<std::uint32_t> IngestFailureStreak(Store& store, SourceKind kind, const s
   return streak;
 }
 
+namespace {
+// Namespaced so that no other use of advisory locks (the report key in
+// SaveReport uses transaction locks) shares a mailbox's key.
+std::int64_t MailboxLockKey(const std::string& mailbox) {
+  return AdvisoryLockKey("dmarcwatch mailbox\n" + mailbox);
+}
+}  // namespace
+
+Result<bool> TryLockMailbox(Store& store, const std::string& mailbox) {
+  auto& i = internal::Access::Of(store);
+  if (i.dialect.try_advisory_lock.empty()) return true;
+  return i.Run("lock_mailbox", [&]() -> Result<bool> {
+    std::int64_t key = MailboxLockKey(mailbox);
+    std::int64_t granted = 0;
+    i.session << i.dialect.Sql(i.dialect.try_advisory_lock), into(granted), use(key), now;
+    return granted != 0;
+  });
+}
+
+Status UnlockMailbox(Store& store, const std::string& mailbox) {
+  auto& i = internal::Access::Of(store);
+  if (i.dialect.advisory_unlock.empty()) return Status::Ok();
+  return i.Run("unlock_mailbox", [&]() -> Status {
+    std::int64_t key = MailboxLockKey(mailbox);
+    std::int64_t released = 0;
+    i.session << i.dialect.Sql(i.dialect.advisory_unlock), into(released), use(key), now;
+    if (released == 0) {
+      return Status(StatusCode::kFailedPrecondition, "not_locked",
+                    "mailbox " + model::Printable(mailbox) + " was not locked by this store");
+    }
+    return Status::Ok();
+  });
+}
+
 }  // namespace dmarcwatch::store

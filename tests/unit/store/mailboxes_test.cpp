@@ -1,7 +1,9 @@
 // Mailbox ingestion state and ingest runs (dmarcwatch/store/mailboxes.h),
-// against a real SQLite database in memory.
+// against a real SQLite database in memory, or a fresh PostgreSQL database
+// (store_pg_test).
 
 #include "dmarcwatch/store/mailboxes.h"
+#include "store_backend.h"
 
 #include <boost/test/unit_test.hpp>
 #include <memory>
@@ -13,10 +15,11 @@ namespace {
 namespace store = dmarcwatch::store;
 using store::MessageState;
 using store::SourceKind;
+using dmarcwatch::testing::FreshDatabase;
 
 std::unique_ptr<store::Store> Memory() {
   store::StoreOptions o;
-  o.database = ":memory:";
+  o.database = FreshDatabase();
   auto s = store::Store::Open(o);
   BOOST_REQUIRE(s.ok());
   return std::move(*s);

@@ -26,6 +26,7 @@
 #include "dmarcwatch/model/text.h"
 #include "dmarcwatch/model/time.h"
 #include "dmarcwatch/store/store.h"
+#include "store_backend.h"
 
 // Record analysis and the rollups kept from it, against real SQLite (a
 // file in a fresh temporary directory, or ":memory:"). The rollups are
@@ -38,6 +39,11 @@ namespace {
 
 namespace fs = std::filesystem;
 namespace m = dmarcwatch::model;
+using dmarcwatch::testing::DatabaseIn;
+using dmarcwatch::testing::FreshDatabase;
+using dmarcwatch::testing::kOnPostgres;
+using dmarcwatch::testing::OtherConnection;
+using dmarcwatch::testing::SqliteOnly;
 using dmarcwatch::Status;
 using dmarcwatch::StatusCode;
 using dmarcwatch::store::DnsCacheEntry;
@@ -85,11 +91,6 @@ std::unique_ptr<Store> OpenStore(const std::string &database) {
   auto opened = Store::Open(options);
   BOOST_REQUIRE_MESSAGE(opened.ok(), Why(opened));
   return std::move(*opened);
-}
-
-Poco::Data::Session OtherConnection(const std::string &path) {
-  Poco::Data::SQLite::Connector::registerConnector();
-  return Poco::Data::Session("SQLite", path);
 }
 
 std::int64_t PutInput(Store &store, const std::string &sha256 = "in-1") {
@@ -579,19 +580,33 @@ void CheckAgainstRecomputation(Store &store, std::int64_t first_day, std::int64_
 
 // ---- A fault from outside: a trigger that aborts one statement --------------
 
-// While alive, the statement `event` (e.g. "BEFORE INSERT ON rollup_sources")
-// fails in every connection to the database file.
+// While alive, the statement `event` (e.g. "BEFORE INSERT ON rollup_sources",
+// the table last) fails in every connection to the database.
 class FailingTrigger {
  public:
   FailingTrigger(const std::string &path, const std::string &event)
-      : session_(OtherConnection(path)) {
-    session_ << "CREATE TRIGGER injected_fault " + event +
-                    " BEGIN SELECT RAISE(ABORT, 'injected fault'); END",
-        now;
+      : session_(OtherConnection(path)), table_(event.substr(event.rfind(' ') + 1)) {
+    if (kOnPostgres) {
+      session_ << "CREATE FUNCTION injected_fault() RETURNS trigger LANGUAGE plpgsql AS "
+                  "'BEGIN RAISE EXCEPTION ''injected fault''; END'",
+          now;
+      session_ << "CREATE TRIGGER injected_fault " + event +
+                      " FOR EACH ROW EXECUTE FUNCTION injected_fault()",
+          now;
+    } else {
+      session_ << "CREATE TRIGGER injected_fault " + event +
+                      " BEGIN SELECT RAISE(ABORT, 'injected fault'); END",
+          now;
+    }
   }
   ~FailingTrigger() {
     try {
-      session_ << "DROP TRIGGER IF EXISTS injected_fault", now;
+      if (kOnPostgres) {
+        session_ << "DROP TRIGGER IF EXISTS injected_fault ON " + table_, now;
+        session_ << "DROP FUNCTION IF EXISTS injected_fault()", now;
+      } else {
+        session_ << "DROP TRIGGER IF EXISTS injected_fault", now;
+      }
     } catch (...) {
     }
   }
@@ -600,6 +615,7 @@ class FailingTrigger {
 
  private:
   Poco::Data::Session session_;
+  std::string table_;
 };
 
 // ---- A generated history ---------------------------------------------------
@@ -666,7 +682,7 @@ BOOST_AUTO_TEST_SUITE(rollups)
 // -------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(saving_with_an_analysis_round_trips_every_analysis_column) {
-  auto store = OpenStore(":memory:");
+  auto store = OpenStore(FreshDatabase());
   const std::int64_t input = PutInput(*store);
   const m::Report report = MakeReport(
       "google.com", "r1", "example.com", kDay0,
@@ -705,7 +721,7 @@ BOOST_AUTO_TEST_CASE(saving_with_an_analysis_round_trips_every_analysis_column) 
 }
 
 BOOST_AUTO_TEST_CASE(rollups_of_saved_reports_equal_sums_by_hand) {
-  auto store = OpenStore(":memory:");
+  auto store = OpenStore(FreshDatabase());
   const std::int64_t input = PutInput(*store);
   using D = m::AppliedDisposition;
   const m::Report r1 =
@@ -762,7 +778,7 @@ BOOST_AUTO_TEST_CASE(rollups_of_saved_reports_equal_sums_by_hand) {
 // ------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(a_report_saved_without_analysis_is_counted_only_once_analysed) {
-  auto store = OpenStore(":memory:");
+  auto store = OpenStore(FreshDatabase());
   const std::int64_t input = PutInput(*store);
   const m::Report report = MakeReport(
       "google.com", "r1", "example.com", kDay0,
@@ -790,7 +806,7 @@ BOOST_AUTO_TEST_CASE(a_report_saved_without_analysis_is_counted_only_once_analys
 }
 
 BOOST_AUTO_TEST_CASE(reports_to_analyze_and_report_ids_page_oldest_first) {
-  auto store = OpenStore(":memory:");
+  auto store = OpenStore(FreshDatabase());
   const std::int64_t input = PutInput(*store);
   std::vector<std::int64_t> ids;
   for (int i = 0; i < 5; ++i) {
@@ -813,7 +829,7 @@ BOOST_AUTO_TEST_CASE(reports_to_analyze_and_report_ids_page_oldest_first) {
 }
 
 BOOST_AUTO_TEST_CASE(a_report_without_records_saved_with_an_analysis_is_not_analysed_again) {
-  auto store = OpenStore(":memory:");
+  auto store = OpenStore(FreshDatabase());
   const std::int64_t input = PutInput(*store);
   const m::Report empty = MakeReport("google.com", "empty", "example.com", kDay0);
   m::ReportAnalysis analysis;
@@ -829,7 +845,7 @@ BOOST_AUTO_TEST_CASE(a_report_without_records_saved_with_an_analysis_is_not_anal
 // -----------------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(a_conflicting_copy_keeps_its_analysis_but_is_never_counted) {
-  auto store = OpenStore(":memory:");
+  auto store = OpenStore(FreshDatabase());
   const std::int64_t input = PutInput(*store);
   const m::Report first = MakeReport("google.com", "r1", "example.com", kDay0,
                                      {MakeRecord("192.0.2.1", 3), MakeRecord("192.0.2.2", 4)});
@@ -861,7 +877,7 @@ BOOST_AUTO_TEST_CASE(a_conflicting_copy_keeps_its_analysis_but_is_never_counted)
 }
 
 BOOST_AUTO_TEST_CASE(a_duplicate_adds_nothing_and_keeps_the_first_analysis) {
-  auto store = OpenStore(":memory:");
+  auto store = OpenStore(FreshDatabase());
   const std::int64_t input = PutInput(*store);
   const m::Report report = MakeReport("google.com", "r1", "example.com", kDay0,
                                       {MakeRecord("192.0.2.1", 3), MakeRecord("192.0.2.2", 4)});
@@ -881,7 +897,7 @@ BOOST_AUTO_TEST_CASE(a_duplicate_adds_nothing_and_keeps_the_first_analysis) {
 // ----------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(replace_analysis_moves_counts_between_paths_exactly) {
-  auto store = OpenStore(":memory:");
+  auto store = OpenStore(FreshDatabase());
   const std::int64_t input = PutInput(*store);
   using D = m::AppliedDisposition;
   const m::Report report =
@@ -926,7 +942,7 @@ BOOST_AUTO_TEST_CASE(replace_analysis_moves_counts_between_paths_exactly) {
 
 BOOST_AUTO_TEST_CASE(replace_analysis_leaves_no_rows_for_a_path_that_lost_all_its_rows) {
   TempDir dir;
-  const std::string path = dir.File("store.db");
+  const std::string path = DatabaseIn(dir, "store.db");
   auto store = OpenStore(path);
   const std::int64_t input = PutInput(*store);
   const m::Report report = MakeReport("google.com", "r1", "example.com", kDay0,
@@ -974,7 +990,7 @@ BOOST_AUTO_TEST_CASE(replace_analysis_leaves_no_rows_for_a_path_that_lost_all_it
 }
 
 BOOST_AUTO_TEST_CASE(replace_analysis_with_the_wrong_number_of_records_changes_nothing) {
-  auto store = OpenStore(":memory:");
+  auto store = OpenStore(FreshDatabase());
   const std::int64_t input = PutInput(*store);
   const m::Report report = MakeReport("google.com", "r1", "example.com", kDay0,
                                       {MakeRecord("192.0.2.1", 3), MakeRecord("192.0.2.2", 4)});
@@ -996,7 +1012,7 @@ BOOST_AUTO_TEST_CASE(replace_analysis_with_the_wrong_number_of_records_changes_n
 
 BOOST_AUTO_TEST_CASE(replace_analysis_failing_at_its_last_statement_changes_nothing) {
   TempDir dir;
-  const std::string path = dir.File("store.db");
+  const std::string path = DatabaseIn(dir, "store.db");
   auto store = OpenStore(path);
   const std::int64_t input = PutInput(*store);
   const m::Report report = MakeReport("google.com", "r1", "example.com", kDay0,
@@ -1023,7 +1039,7 @@ BOOST_AUTO_TEST_CASE(replace_analysis_failing_at_its_last_statement_changes_noth
 
 BOOST_AUTO_TEST_CASE(save_report_failing_after_its_first_rollup_writes_nothing) {
   TempDir dir;
-  const std::string path = dir.File("store.db");
+  const std::string path = DatabaseIn(dir, "store.db");
   auto store = OpenStore(path);
   const std::int64_t input = PutInput(*store);
   const m::Report report = MakeReport("google.com", "r1", "example.com", kDay0,
@@ -1057,7 +1073,7 @@ BOOST_AUTO_TEST_CASE(save_report_failing_after_its_first_rollup_writes_nothing) 
 // ------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(rollups_equal_a_recomputation_after_saves_copies_and_replacements) {
-  auto store = OpenStore(":memory:");
+  auto store = OpenStore(FreshDatabase());
   const std::int64_t input = PutInput(*store);
   Generator gen(20240613);
   const std::vector<std::string> domains = {"example.com", "Example.ORG", "example.net"};
@@ -1128,7 +1144,7 @@ BOOST_AUTO_TEST_CASE(rollups_equal_a_recomputation_after_saves_copies_and_replac
 // -----------------------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(query_sources_gives_each_groups_signature_most_messages_first) {
-  auto store = OpenStore(":memory:");
+  auto store = OpenStore(FreshDatabase());
   const std::int64_t input = PutInput(*store);
   m::Record x = MakeRecord("192.0.2.1", 5, m::AppliedDisposition::kNone);
   x.identifiers.envelope_from = "bounce.example.com";
@@ -1185,7 +1201,7 @@ BOOST_AUTO_TEST_CASE(query_sources_gives_each_groups_signature_most_messages_fir
 }
 
 BOOST_AUTO_TEST_CASE(filters_select_domain_ignoring_case_whole_days_inclusive_and_path) {
-  auto store = OpenStore(":memory:");
+  auto store = OpenStore(FreshDatabase());
   const std::int64_t input = PutInput(*store);
   const std::int64_t d0 = kDayNumber0;
   auto save = [&](const std::string &id, const std::string &domain, std::int64_t day,
@@ -1254,7 +1270,7 @@ BOOST_AUTO_TEST_CASE(filters_select_domain_ignoring_case_whole_days_inclusive_an
 }
 
 BOOST_AUTO_TEST_CASE(latest_policies_take_each_domains_newest_report_that_is_not_a_copy) {
-  auto store = OpenStore(":memory:");
+  auto store = OpenStore(FreshDatabase());
   const std::int64_t input = PutInput(*store);
   m::Report newer =
       MakeReport("google.com", "new", "Example.COM", kDay0 + 86400, {MakeRecord("192.0.2.1", 1)});
@@ -1297,7 +1313,7 @@ BOOST_AUTO_TEST_CASE(latest_policies_take_each_domains_newest_report_that_is_not
 }
 
 BOOST_AUTO_TEST_CASE(domains_and_data_days_reflect_analysed_data_only) {
-  auto store = OpenStore(":memory:");
+  auto store = OpenStore(FreshDatabase());
   auto domains = [&] {
     auto d = store->Domains();
     BOOST_REQUIRE_MESSAGE(d.ok(), Why(d));
@@ -1344,7 +1360,7 @@ BOOST_AUTO_TEST_CASE(domains_and_data_days_reflect_analysed_data_only) {
 // --------------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(huge_counts_never_make_a_rollup_query_fail) {
-  auto store = OpenStore(":memory:");
+  auto store = OpenStore(FreshDatabase());
   const std::int64_t input = PutInput(*store);
   using D = m::AppliedDisposition;
   std::vector<std::int64_t> ids;
@@ -1385,7 +1401,7 @@ BOOST_AUTO_TEST_CASE(huge_counts_never_make_a_rollup_query_fail) {
 }
 
 BOOST_AUTO_TEST_CASE(a_report_of_many_huge_rows_saturates_its_rollups_instead_of_wrapping) {
-  auto store = OpenStore(":memory:");
+  auto store = OpenStore(FreshDatabase());
   const std::int64_t input = PutInput(*store);
   // More rows of the largest count than a signed 64-bit sum of them holds,
   // all in one path, address and signature.
@@ -1427,7 +1443,7 @@ BOOST_AUTO_TEST_CASE(a_report_of_many_huge_rows_saturates_its_rollups_instead_of
 
 BOOST_AUTO_TEST_CASE(dns_answers_round_trip_replace_and_survive_reopening) {
   TempDir dir;
-  const std::string path = dir.File("store.db");
+  const std::string path = DatabaseIn(dir, "store.db");
   auto store = OpenStore(path);
   DnsCacheEntry txt;
   txt.rcode = "noerror";
@@ -1497,13 +1513,13 @@ std::vector<std::pair<int, std::string>> MigrationFiles() {
 
 BOOST_AUTO_TEST_CASE(migrations_are_applied_once_and_listed_in_order) {
   TempDir dir;
-  const std::string path = dir.File("store.db");
+  const std::string path = DatabaseIn(dir, "store.db");
   using Applied = std::vector<std::pair<int, std::string>>;
   const Applied expected = MigrationFiles();
   BOOST_REQUIRE_GE(expected.size(), 2u);
   BOOST_TEST(expected[0].second == "0001_initial.sql");
   BOOST_TEST(expected[1].second == "0002_analysis.sql");
-  for (const std::string &database : {std::string(":memory:"), path, path}) {
+  for (const std::string &database : {FreshDatabase(), path, path}) {
     auto store = OpenStore(database);
     auto applied = store->AppliedMigrations();
     BOOST_REQUIRE_MESSAGE(applied.ok(), Why(applied));
@@ -1513,7 +1529,7 @@ BOOST_AUTO_TEST_CASE(migrations_are_applied_once_and_listed_in_order) {
 
 BOOST_AUTO_TEST_CASE(a_store_of_schema_1_is_migrated_with_its_reports_left_unanalysed) {
   TempDir dir;
-  const std::string path = dir.File("old.db");
+  const std::string path = DatabaseIn(dir, "old.db");
   std::int64_t report_id = 0;
   {
     // What an older dmarcwatch wrote: migration 0001 and one report.
@@ -1525,7 +1541,9 @@ BOOST_AUTO_TEST_CASE(a_store_of_schema_1_is_migrated_with_its_reports_left_unana
       sql += line.substr(0, comment) + "\n";
     }
     const std::vector<std::pair<std::string, std::string>> expand = {
-        {"{{ID}}", "INTEGER PRIMARY KEY"}, {"{{BLOB}}", "BLOB"}};
+        {"{{ID}}", kOnPostgres ? "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY"
+                               : "INTEGER PRIMARY KEY"},
+        {"{{BLOB}}", kOnPostgres ? "BYTEA" : "BLOB"}};
     for (const auto &[from, to] : expand) {
       for (std::size_t at = sql.find(from); at != std::string::npos; at = sql.find(from, at)) {
         sql.replace(at, from.size(), to);

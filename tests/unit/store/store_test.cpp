@@ -1,4 +1,5 @@
 #include "dmarcwatch/store/store.h"
+#include "store_backend.h"
 
 #include <Poco/Data/SQLite/Connector.h>
 #include <Poco/Data/Session.h>
@@ -24,8 +25,9 @@
 #include "dmarcwatch/model/report.h"
 #include "dmarcwatch/model/status.h"
 
-// The store is tested against real SQLite: a database file in a fresh
-// temporary directory, or ":memory:". Where a test needs a second
+// The store is tested against real SQLite (a database file in a fresh
+// temporary directory, or ":memory:") and, built as store_pg_test, against
+// a real PostgreSQL (store_backend.h). Where a test needs a second
 // connection (to hold a lock, or to write what another program would), it
 // opens one with Poco::Data directly, standing for that other program.
 
@@ -33,6 +35,11 @@ namespace {
 
 namespace fs = std::filesystem;
 namespace m = dmarcwatch::model;
+using dmarcwatch::testing::DatabaseIn;
+using dmarcwatch::testing::FreshDatabase;
+using dmarcwatch::testing::kOnPostgres;
+using dmarcwatch::testing::OtherConnection;
+using dmarcwatch::testing::SqliteOnly;
 using dmarcwatch::StatusCode;
 using dmarcwatch::store::InputRecord;
 using dmarcwatch::store::RejectRecord;
@@ -79,12 +86,6 @@ std::unique_ptr<Store> OpenStore(const std::string& database, int busy_timeout_m
   auto opened = Store::Open(options);
   BOOST_REQUIRE_MESSAGE(opened.ok(), Why(opened));
   return std::move(*opened);
-}
-
-// A second connection to the same file, as another program would hold it.
-Poco::Data::Session OtherConnection(const std::string& path) {
-  Poco::Data::SQLite::Connector::registerConnector();
-  return Poco::Data::Session("SQLite", path);
 }
 
 InputRecord MakeInput(const std::string& sha256, std::string raw = "raw bytes") {
@@ -419,7 +420,7 @@ BOOST_AUTO_TEST_SUITE(store)
 // --- opening and migrations ------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(open_applies_every_migration_once_and_records_it) {
-  auto store = OpenStore(":memory:");
+  auto store = OpenStore(FreshDatabase());
   auto applied = store->AppliedMigrations();
   BOOST_REQUIRE(applied.ok());
   BOOST_REQUIRE(!applied->empty());
@@ -432,7 +433,7 @@ BOOST_AUTO_TEST_CASE(open_applies_every_migration_once_and_records_it) {
 
 BOOST_AUTO_TEST_CASE(reopening_a_database_applies_nothing_and_keeps_its_data) {
   TempDir dir;
-  const std::string path = dir.File("dmarc.db");
+  const std::string path = DatabaseIn(dir, "dmarc.db");
   std::vector<std::pair<int, std::string>> first;
   {
     auto store = OpenStore(path);
@@ -453,7 +454,7 @@ BOOST_AUTO_TEST_CASE(reopening_a_database_applies_nothing_and_keeps_its_data) {
 
 BOOST_AUTO_TEST_CASE(refuses_a_database_whose_schema_is_newer_than_the_binary) {
   TempDir dir;
-  const std::string path = dir.File("dmarc.db");
+  const std::string path = DatabaseIn(dir, "dmarc.db");
   int known = 0;
   {
     auto store = OpenStore(path);
@@ -476,9 +477,9 @@ BOOST_AUTO_TEST_CASE(refuses_a_database_whose_schema_is_newer_than_the_binary) {
                  std::to_string(known) + ")");
 }
 
-BOOST_AUTO_TEST_CASE(a_file_database_runs_in_wal_mode) {
+BOOST_AUTO_TEST_CASE(a_file_database_runs_in_wal_mode, *SqliteOnly()) {
   TempDir dir;
-  const std::string path = dir.File("dmarc.db");
+  const std::string path = DatabaseIn(dir, "dmarc.db");
   auto store = OpenStore(path);
   PutInput(*store, "aa");
   BOOST_TEST(fs::exists(path + "-wal"));
@@ -494,14 +495,14 @@ BOOST_AUTO_TEST_CASE(a_file_database_runs_in_wal_mode) {
   BOOST_TEST(header[19] == 2);
 }
 
-BOOST_AUTO_TEST_CASE(open_creates_missing_parent_directories) {
+BOOST_AUTO_TEST_CASE(open_creates_missing_parent_directories, *SqliteOnly()) {
   TempDir dir;
   const std::string path = dir.File("a/b/c/dmarc.db");
   auto store = OpenStore(path);
   BOOST_TEST(fs::exists(path));
 }
 
-BOOST_AUTO_TEST_CASE(open_on_an_unwritable_path_is_an_io_error_at_once) {
+BOOST_AUTO_TEST_CASE(open_on_an_unwritable_path_is_an_io_error_at_once, *SqliteOnly()) {
   TempDir dir;
   // Tests may run as root, who can write almost anywhere; not in /proc.
   const std::vector<std::pair<std::string, std::string>> cases = {
@@ -524,7 +525,7 @@ BOOST_AUTO_TEST_CASE(open_on_an_unwritable_path_is_an_io_error_at_once) {
   }
 }
 
-BOOST_AUTO_TEST_CASE(open_on_a_file_that_is_not_a_database_is_an_io_error) {
+BOOST_AUTO_TEST_CASE(open_on_a_file_that_is_not_a_database_is_an_io_error, *SqliteOnly()) {
   TempDir dir;
   const std::string path = dir.File("notes.txt");
   std::ofstream(path) << std::string(8192, 'x');
@@ -563,7 +564,7 @@ BOOST_AUTO_TEST_CASE(open_refuses_invalid_options) {
 // --- inputs ----------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(put_input_returns_the_existing_row_for_the_same_sha256) {
-  auto store = OpenStore(":memory:");
+  auto store = OpenStore(FreshDatabase());
   const std::int64_t a = PutInput(*store, "aa");
   const std::int64_t b = PutInput(*store, "bb");
   BOOST_TEST(a != b);
@@ -575,7 +576,7 @@ BOOST_AUTO_TEST_CASE(put_input_returns_the_existing_row_for_the_same_sha256) {
 }
 
 BOOST_AUTO_TEST_CASE(input_bytes_round_trip_through_compression) {
-  auto store = OpenStore(":memory:");
+  auto store = OpenStore(FreshDatabase());
   std::string every_byte;
   for (int i = 0; i < 256; ++i) every_byte += static_cast<char>(i);
   std::string large;
@@ -594,7 +595,7 @@ BOOST_AUTO_TEST_CASE(input_bytes_round_trip_through_compression) {
 }
 
 BOOST_AUTO_TEST_CASE(an_omitted_input_keeps_no_bytes_and_says_so) {
-  auto store = OpenStore(":memory:");
+  auto store = OpenStore(FreshDatabase());
   InputRecord input = MakeInput("big", "");
   input.omitted = true;
   input.size = 1ULL << 40;
@@ -609,7 +610,7 @@ BOOST_AUTO_TEST_CASE(an_omitted_input_keeps_no_bytes_and_says_so) {
 // --- reports ---------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(save_report_is_new_then_an_identical_copy_writes_nothing) {
-  auto store = OpenStore(":memory:");
+  auto store = OpenStore(FreshDatabase());
   const std::int64_t input = PutInput(*store, "aa");
   const m::Report report = SimpleReport("google.com", "r1", "example.com", 0, 86399, 4);
   const auto first = Save(*store, input, report, "digest-1");
@@ -628,7 +629,7 @@ BOOST_AUTO_TEST_CASE(save_report_is_new_then_an_identical_copy_writes_nothing) {
 }
 
 BOOST_AUTO_TEST_CASE(same_key_with_other_content_is_a_conflict_pointing_at_the_first_copy) {
-  auto store = OpenStore(":memory:");
+  auto store = OpenStore(FreshDatabase());
   const std::int64_t input = PutInput(*store, "aa");
   const auto first =
       Save(*store, input, SimpleReport("google.com", "r1", "example.com", 0, 86399), "d1");
@@ -671,7 +672,7 @@ BOOST_AUTO_TEST_CASE(same_key_with_other_content_is_a_conflict_pointing_at_the_f
 }
 
 BOOST_AUTO_TEST_CASE(get_report_round_trips_every_field) {
-  auto store = OpenStore(":memory:");
+  auto store = OpenStore(FreshDatabase());
   const m::Report report = EveryFieldReport();
   const auto saved = Save(*store, PutInput(*store, "aa"), report, "digest");
   auto loaded = store->GetReport(saved.report_row_id);
@@ -686,7 +687,7 @@ BOOST_AUTO_TEST_CASE(get_report_round_trips_every_field) {
 }
 
 BOOST_AUTO_TEST_CASE(absent_and_empty_optionals_stay_distinct) {
-  auto store = OpenStore(":memory:");
+  auto store = OpenStore(FreshDatabase());
   const std::int64_t input = PutInput(*store, "aa");
   m::Report absent = AllAbsentReport();
   m::Report empty = AllAbsentReport();
@@ -715,7 +716,7 @@ BOOST_AUTO_TEST_CASE(absent_and_empty_optionals_stay_distinct) {
 }
 
 BOOST_AUTO_TEST_CASE(invalid_utf8_in_a_list_comes_back_as_replacement_characters) {
-  auto store = OpenStore(":memory:");
+  auto store = OpenStore(FreshDatabase());
   m::Report report = SimpleReport("org", "r1", "example.com", 0, 1, 1);
   report.report_metadata.errors = {"latin-1 caf\xe9", "cut \xe2\x82", "ok \xe2\x82\xac"};
   report.records[0].auth_results.dkim[0].human_result = "\xff\xfe";
@@ -729,7 +730,7 @@ BOOST_AUTO_TEST_CASE(invalid_utf8_in_a_list_comes_back_as_replacement_characters
 }
 
 BOOST_AUTO_TEST_CASE(a_nul_byte_in_a_plain_text_field_is_refused_as_invalid_input) {
-  auto store = OpenStore(":memory:");
+  auto store = OpenStore(FreshDatabase());
   m::Report report = SimpleReport("org", "r1", "example.com", 0, 1, 1);
   report.records[0].identifiers.header_from = std::string("exa\0mple.com", 12);
   auto saved = store->SaveReport(PutInput(*store, "aa"), report, "d", 0);
@@ -740,7 +741,7 @@ BOOST_AUTO_TEST_CASE(a_nul_byte_in_a_plain_text_field_is_refused_as_invalid_inpu
 }
 
 BOOST_AUTO_TEST_CASE(a_report_for_an_unknown_input_is_refused_and_writes_nothing) {
-  auto store = OpenStore(":memory:");
+  auto store = OpenStore(FreshDatabase());
   auto saved = store->SaveReport(999, SimpleReport("org", "r1", "example.com", 0, 1), "d", 0);
   BOOST_REQUIRE(!saved.ok());
   BOOST_TEST(saved.status().code() == StatusCode::kFailedPrecondition);
@@ -753,12 +754,12 @@ BOOST_AUTO_TEST_CASE(a_report_for_an_unknown_input_is_refused_and_writes_nothing
 }
 
 BOOST_AUTO_TEST_CASE(get_report_of_an_unknown_row_is_not_found) {
-  auto store = OpenStore(":memory:");
+  auto store = OpenStore(FreshDatabase());
   BOOST_TEST(store->GetReport(42).status().code() == StatusCode::kNotFound);
 }
 
 BOOST_AUTO_TEST_CASE(a_report_without_records_is_saved) {
-  auto store = OpenStore(":memory:");
+  auto store = OpenStore(FreshDatabase());
   const m::Report report = SimpleReport("org", "r0", "example.com", 0, 1, 0);
   const auto saved = Save(*store, PutInput(*store, "aa"), report, "d");
   auto loaded = store->GetReport(saved.report_row_id);
@@ -772,7 +773,7 @@ BOOST_AUTO_TEST_CASE(a_report_without_records_is_saved) {
 // --- rejects ---------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(save_reject_counts_a_repeat_instead_of_adding_a_row) {
-  auto store = OpenStore(":memory:");
+  auto store = OpenStore(FreshDatabase());
   const std::int64_t input = PutInput(*store, "aa");
   const RejectRecord bad{"eml>zip>xml", "report.xml", "invalid_input", "doctype_forbidden",
                          "a DOCTYPE was found"};
@@ -817,7 +818,7 @@ BOOST_AUTO_TEST_CASE(save_reject_counts_a_repeat_instead_of_adding_a_row) {
 // --- listing and totals ----------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(list_reports_filters_by_domain_without_case) {
-  auto store = OpenStore(":memory:");
+  auto store = OpenStore(FreshDatabase());
   const std::int64_t input = PutInput(*store, "aa");
   Save(*store, input, SimpleReport("org", "a", "Example.com", 0, 10), "d");
   Save(*store, input, SimpleReport("org", "b", "example.net", 0, 10), "d");
@@ -833,7 +834,7 @@ BOOST_AUTO_TEST_CASE(list_reports_filters_by_domain_without_case) {
 }
 
 BOOST_AUTO_TEST_CASE(list_reports_filters_on_the_date_range) {
-  auto store = OpenStore(":memory:");
+  auto store = OpenStore(FreshDatabase());
   const std::int64_t input = PutInput(*store, "aa");
   Save(*store, input, SimpleReport("org", "day1", "example.com", 0, 99), "d");
   Save(*store, input, SimpleReport("org", "day2", "example.com", 100, 199), "d");
@@ -854,7 +855,7 @@ BOOST_AUTO_TEST_CASE(list_reports_filters_on_the_date_range) {
 }
 
 BOOST_AUTO_TEST_CASE(list_reports_pages_newest_first) {
-  auto store = OpenStore(":memory:");
+  auto store = OpenStore(FreshDatabase());
   const std::int64_t input = PutInput(*store, "aa");
   for (int day = 0; day < 5; ++day) {
     Save(*store, input,
@@ -877,7 +878,7 @@ BOOST_AUTO_TEST_CASE(list_reports_pages_newest_first) {
 }
 
 BOOST_AUTO_TEST_CASE(list_reports_describes_each_row) {
-  auto store = OpenStore(":memory:");
+  auto store = OpenStore(FreshDatabase());
   m::Report report = SimpleReport("google.com", "r1", "Example.com", 100, 199, 3, 7);
   report.warnings = {{"a", "b"}, {"c", "d"}};
   const auto saved = Save(*store, PutInput(*store, "aa"), report, "d", 5000);
@@ -903,7 +904,7 @@ BOOST_AUTO_TEST_CASE(list_reports_describes_each_row) {
 }
 
 BOOST_AUTO_TEST_CASE(totals_count_conflicts_apart_and_sum_messages_of_first_copies) {
-  auto store = OpenStore(":memory:");
+  auto store = OpenStore(FreshDatabase());
   BOOST_TEST(Totals(*store).messages == 0u);
   const std::int64_t input = PutInput(*store, "aa");
   PutInput(*store, "bb");
@@ -922,7 +923,7 @@ BOOST_AUTO_TEST_CASE(totals_count_conflicts_apart_and_sum_messages_of_first_copi
 }
 
 BOOST_AUTO_TEST_CASE(total_messages_go_past_int64_and_saturate_at_uint64_max) {
-  auto store = OpenStore(":memory:");
+  auto store = OpenStore(FreshDatabase());
   const std::int64_t input = PutInput(*store, "aa");
   const std::uint64_t huge = std::numeric_limits<std::uint64_t>::max();
   Save(*store, input, SimpleReport("org", "r1", "example.com", 0, 9, 1, huge), "d");
@@ -938,7 +939,7 @@ BOOST_AUTO_TEST_CASE(total_messages_go_past_int64_and_saturate_at_uint64_max) {
 
 BOOST_AUTO_TEST_CASE(a_second_store_on_the_same_file_sees_the_first_ones_commits) {
   TempDir dir;
-  const std::string path = dir.File("dmarc.db");
+  const std::string path = DatabaseIn(dir, "dmarc.db");
   auto writer = OpenStore(path);
   auto reader = OpenStore(path);
   const auto saved =
@@ -957,7 +958,7 @@ BOOST_AUTO_TEST_CASE(a_second_store_on_the_same_file_sees_the_first_ones_commits
 
 BOOST_AUTO_TEST_CASE(two_stores_saving_the_same_reports_at_once_store_each_once) {
   TempDir dir;
-  const std::string path = dir.File("dmarc.db");
+  const std::string path = DatabaseIn(dir, "dmarc.db");
   constexpr int kReports = 40;
   auto first = OpenStore(path, 10000);
   auto second = OpenStore(path, 10000);
@@ -998,9 +999,9 @@ BOOST_AUTO_TEST_CASE(two_stores_saving_the_same_reports_at_once_store_each_once)
   BOOST_TEST(totals.records == std::uint64_t{kReports} * 20);
 }
 
-BOOST_AUTO_TEST_CASE(a_save_blocked_by_another_writer_is_unavailable_and_writes_nothing) {
+BOOST_AUTO_TEST_CASE(a_save_blocked_by_another_writer_is_unavailable_and_writes_nothing, *SqliteOnly()) {
   TempDir dir;
-  const std::string path = dir.File("dmarc.db");
+  const std::string path = DatabaseIn(dir, "dmarc.db");
   auto store = OpenStore(path, /*busy_timeout_ms=*/50);
   const std::int64_t input = PutInput(*store, "aa");
   const m::Report report = SimpleReport("org", "r1", "example.com", 0, 9, 50);
@@ -1030,9 +1031,9 @@ BOOST_AUTO_TEST_CASE(a_save_blocked_by_another_writer_is_unavailable_and_writes_
   BOOST_TEST(Totals(*store).records == 50u);
 }
 
-BOOST_AUTO_TEST_CASE(a_save_that_fails_after_writing_rows_leaves_none_of_them) {
+BOOST_AUTO_TEST_CASE(a_save_that_fails_after_writing_rows_leaves_none_of_them, *SqliteOnly()) {
   TempDir dir;
-  const std::string path = dir.File("dmarc.db");
+  const std::string path = DatabaseIn(dir, "dmarc.db");
   auto store = OpenStore(path);
   const std::int64_t input = PutInput(*store, "aa");
   Save(*store, input, SimpleReport("org", "small", "example.com", 0, 9, 3), "d");

@@ -50,6 +50,27 @@ struct MailboxMessage {
   model::UnixTime updated_at = 0;
 };
 
+// One poller per mailbox at a time, across processes sharing a database.
+//
+// PostgreSQL: a session-level advisory lock (pg_try_advisory_lock) on this
+// Store's connection, keyed by a 64-bit hash of the mailbox name. It is held
+// until UnlockMailbox or until the connection closes, so a poller that
+// crashed or lost its connection never keeps it. Another process (or another
+// Store in this process) asking for the same mailbox meanwhile is refused at
+// once: TryLockMailbox yields false and the caller skips this poll. Two
+// names whose hashes collide share one lock, which only serialises them.
+//
+// SQLite: always granted and a no-op. A SQLite database is one machine's
+// file, and its write lock already serialises every write; two pollers of
+// one mailbox on it would read the same messages, and the second would find
+// every report a duplicate (the messages' rows and moves are idempotent).
+// Several workers belong on PostgreSQL (docs/scaling.md).
+//
+// Locks are re-entrant per Store on PostgreSQL (as the server counts them):
+// call UnlockMailbox once for every granted TryLockMailbox.
+Result<bool> TryLockMailbox(Store& store, const std::string& mailbox);
+Status UnlockMailbox(Store& store, const std::string& mailbox);
+
 // The messages recorded for one folder and UIDVALIDITY, by ascending UID.
 Result<std::vector<MailboxMessage>> ListMailboxMessages(Store& store, const std::string& mailbox,
                                                         const std::string& folder,
