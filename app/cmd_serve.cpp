@@ -35,6 +35,7 @@ web::WebOptions WebOptionsFrom(const Config& c, const std::string& listen_overri
   o.max_queued = c.web.max_queued;
   o.request_timeout = c.web.request_timeout;
   o.keep_alive_timeout = c.web.keep_alive_timeout;
+  o.cache_seconds = c.web.cache_seconds;
   o.max_body_bytes = c.web.max_body_bytes;
   o.session_ttl = c.web.session_ttl;
   o.login_attempts = c.web.login_attempts;

@@ -74,10 +74,13 @@ const std::vector<KeySpec> kKeys = {
     {"web.public_url", KeyType::kString, "",
      "The dashboard's address as users reach it, for links in alert emails\n"
      "(default: from listen)."},
-    {"web.threads", KeyType::kInteger, "8", "Requests handled at once."},
-    {"web.max_queued", KeyType::kInteger, "64", "Connections waiting for a thread."},
+    {"web.threads", KeyType::kInteger, "16", "Requests handled at once."},
+    {"web.max_queued", KeyType::kInteger, "512", "Connections waiting for a thread."},
     {"web.request_timeout", KeyType::kDuration, "30s", "Reading or writing one request."},
     {"web.keep_alive_timeout", KeyType::kDuration, "5s", "An idle kept-alive connection."},
+    {"web.cache_ttl", KeyType::kDuration, "60s",
+     "How long the dashboard's period views are kept when no import happened in this process "
+     "(another process may have written); 0 keeps none."},
     {"web.max_body_bytes", KeyType::kInteger, "67108864", "A request body (an upload), in bytes."},
     {"web.session_ttl", KeyType::kDuration, "12h", "A login session lasts this long."},
     {"web.login_attempts", KeyType::kInteger, "5",
@@ -724,6 +727,7 @@ Config Build(const toml::table& root, const std::string& source,
     c.web.max_queued = static_cast<int>(r.Integer("max_queued", 1, 10000));
     c.web.request_timeout = r.Duration("request_timeout");
     c.web.keep_alive_timeout = r.Duration("keep_alive_timeout");
+    c.web.cache_seconds = r.Duration("cache_ttl");
     c.web.max_body_bytes = static_cast<std::uint64_t>(r.Integer("max_body_bytes", 1024, std::int64_t{1} << 34));
     c.web.session_ttl = r.Duration("session_ttl");
     c.web.login_attempts = static_cast<int>(r.Integer("login_attempts", 1, 1000));

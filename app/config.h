@@ -43,10 +43,11 @@ struct WebConfig {
   std::string tls_cert;          // PEM files; both or neither
   std::string tls_key;
   std::string public_url;        // for links in alert mails; derived from listen when empty
-  int threads = 8;
-  int max_queued = 64;
+  int threads = 16;
+  int max_queued = 512;
   std::int64_t request_timeout = 30;   // seconds
   std::int64_t keep_alive_timeout = 5;
+  std::int64_t cache_seconds = 60;
   std::uint64_t max_body_bytes = 0;    // uploads
   std::int64_t session_ttl = 0;        // seconds
   int login_attempts = 5;              // per user and address, per login_window

@@ -109,6 +109,7 @@ void ServeRuntime::AfterIngest(const char* source, const std::string& name, cons
                model::Printable(error.message(), 300) + "\"");
   }
   if (!new_reports.empty()) {
+    ++data_generation_;
     auto enriched = analysis_->EnrichWithDns(new_reports);
     if (!enriched.ok()) {
       Poco::Logger::get("dmarc.analysis.dns")
@@ -201,6 +202,7 @@ Result<web::UploadOutcome> ServeRuntime::Upload(std::string_view bytes,
   for (const ingest::Skipped& s : outcome->skipped) {
     out.skipped.push_back({s.chain, s.name, s.reason, ""});
   }
+  if (!fresh.empty()) ++data_generation_;
   auto enriched = upload_analysis_->EnrichWithDns(fresh);
   if (!enriched.ok()) {
     Poco::Logger::get("dmarc.analysis.dns")
@@ -238,6 +240,7 @@ web::WebServices ServeRuntime::WebServicesFor() {
     return Upload(bytes, token_name);
   };
   s.status_json = [this](store::Store& store) { return StatusJson(ctx_.config, store); };
+  s.data_generation = [this] { return data_generation_.load(); };
   s.clock = ctx_.clock;
   return s;
 }

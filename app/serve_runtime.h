@@ -98,6 +98,10 @@ class ServeRuntime {
   std::unique_ptr<AnalysisService> spf_analysis_;
   std::map<std::string, std::pair<model::UnixTime, std::vector<analysis::SpfExpansion>>> spf_cache_;
 
+  // Bumped whenever this process changed the rollups: the web server's
+  // cached answers are good until it changes.
+  std::atomic<std::uint64_t> data_generation_{0};
+
   std::vector<Task> tasks_;
   std::thread thread_;
   std::mutex mu_;

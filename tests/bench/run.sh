@@ -69,8 +69,8 @@ store() {
 }
 
 serve_start() {
-  local db=$1
-  "$BIN" --offline --log-level warning --config "$CONFIG" --db "$db" serve --listen "127.0.0.1:$PORT" \
+  local db=$1 config=${2:-$CONFIG}
+  "$BIN" --offline --log-level warning --config "$config" --db "$db" serve --listen "127.0.0.1:$PORT" \
     >"$WORK/serve.log" 2>&1 &
   SERVE_PID=$!
   for _ in $(seq 1 100); do
@@ -88,8 +88,18 @@ serve_stop() {
 }
 
 query() {
-  local db=$WORK/store-$1.db
+  local db=$WORK/store-$1.db nocache=$WORK/bench-nocache.toml
   [[ -f $db ]] || store "$1"
+  # Every request computed: what the first request after an import costs.
+  sed 's/^\[web\]$/[web]\ncache_ttl = "0s"/' "$CONFIG" >"$nocache"
+  echo "== uncached (web.cache_ttl = 0s)"
+  serve_start "$db" "$nocache"
+  trap serve_stop EXIT
+  "$BENCH" query --url "http://127.0.0.1:$PORT" --runs "${QUERY_RUNS:-50}"
+  trap - EXIT
+  serve_stop
+  # The defaults: the period views are kept until the data changes.
+  echo "== defaults (cached until an import, at most web.cache_ttl)"
   serve_start "$db"
   trap serve_stop EXIT
   "$BENCH" query --url "http://127.0.0.1:$PORT" --runs "${QUERY_RUNS:-50}"

@@ -6,6 +6,7 @@
 #include <Poco/JSON/Object.h>
 #include <Poco/Net/HTTPServerRequest.h>
 
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
@@ -88,6 +89,38 @@ struct Request {
   std::string Header(const std::string& name) const;
 };
 
+// Answers of the rollup views, which read many rows (docs/performance.md),
+// kept per key (route, URI, scope) while the data generation is the same
+// and for at most ttl seconds. Concurrent requests for a key that is being
+// computed wait for that computation instead of repeating it (a page
+// opened by many people at once after an import costs one query).
+// Bounded: when full, it is emptied. Thread-safe.
+class ReplyCache {
+ public:
+  ReplyCache(std::size_t max_entries, std::int64_t ttl_seconds)
+      : max_entries_(max_entries), ttl_(ttl_seconds) {}
+  // The kept answer, or compute()'s (kept when its status is 200). `hit`
+  // says which.
+  Reply GetOrCompute(const std::string& key, std::uint64_t generation, model::UnixTime now,
+                     const std::function<Reply()>& compute, bool& hit);
+
+ private:
+  struct Entry {
+    std::uint64_t generation = 0;
+    model::UnixTime stored_at = 0;
+    Reply reply;
+  };
+  bool Fresh(const Entry& e, std::uint64_t generation, model::UnixTime now) const {
+    return e.generation == generation && now >= e.stored_at && now - e.stored_at < ttl_;
+  }
+  const std::size_t max_entries_;
+  const std::int64_t ttl_;
+  std::mutex mu_;
+  std::condition_variable computed_;
+  std::map<std::string, Entry> entries_;
+  std::map<std::string, std::uint64_t> computing_;  // key -> generation being computed
+};
+
 struct Shared;
 using Handler = std::function<Reply(Shared&, Request&)>;
 
@@ -107,6 +140,7 @@ struct Shared {
   std::shared_ptr<Metrics> metrics;
   StorePool stores;
   LoginLimiter limiter;
+  ReplyCache cache;
   bool tls = false;
 
   Shared(WebOptions o, WebServices s, std::shared_ptr<Metrics> m)
@@ -114,7 +148,8 @@ struct Shared {
         services(std::move(s)),
         metrics(std::move(m)),
         stores(services.open_store),
-        limiter(options.login_attempts, options.login_window) {}
+        limiter(options.login_attempts, options.login_window),
+        cache(options.cache_entries, options.cache_seconds) {}
 
   model::UnixTime Now() const { return services.clock(); }
   const WebUser* User(const std::string& name) const;

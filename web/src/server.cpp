@@ -12,6 +12,7 @@
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
 #include <Poco/Net/HTTPServer.h>
 #include <Poco/Net/HTTPServerParams.h>
+#include <Poco/ThreadPool.h>
 #include <Poco/Net/HTTPServerResponse.h>
 #include <Poco/Net/NameValueCollection.h>
 #include <Poco/Net/NetException.h>
@@ -248,6 +249,12 @@ std::string CookieValue(const Poco::Net::HTTPServerRequest& request) {
   return cookies.get(kCookie, "");
 }
 
+// The routes whose answers ReplyCache keeps: those that read the rollups
+// of a period.
+bool IsCached(const std::string& route) {
+  return route == "overview" || route == "paths" || route == "path" || route == "senders";
+}
+
 class Dispatcher : public Poco::Net::HTTPRequestHandler {
  public:
   Dispatcher(Shared& shared, const std::vector<Route>& routes, Poco::Logger& access)
@@ -377,6 +384,19 @@ class Dispatcher : public Poco::Net::HTTPRequestHandler {
         return Reply::Error(403, "csrf", "missing or wrong X-CSRF-Token header");
       }
     }
+    // The rollup views read many rows; the same question in the same scope
+    // gets the same answer until the data changes.
+    if (IsCached(route->name) && req.session && shared_.services.data_generation &&
+        shared_.options.cache_seconds > 0) {
+      std::string key = route->name + '\n' + uri + '\n' + req.session->user + '\n';
+      for (const std::string& d : req.session->domains) key += d + ',';
+      bool hit = false;
+      Reply reply = shared_.cache.GetOrCompute(
+          key, shared_.services.data_generation(), shared_.Now(),
+          [&] { return route->handler(shared_, req); }, hit);
+      reply.headers.emplace_back("X-Dmarcwatch-Cache", hit ? "hit" : "miss");
+      return reply;
+    }
     Reply reply = route->handler(shared_, req);
     (void)response;
     return reply;
@@ -404,9 +424,48 @@ class Factory : public Poco::Net::HTTPRequestHandlerFactory {
 
 }  // namespace
 
+internal::Reply internal::ReplyCache::GetOrCompute(const std::string& key,
+                                                  std::uint64_t generation, model::UnixTime now,
+                                                  const std::function<Reply()>& compute,
+                                                  bool& hit) {
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      auto it = entries_.find(key);
+      if (it != entries_.end() && Fresh(it->second, generation, now)) {
+        hit = true;
+        return it->second.reply;
+      }
+      auto running = computing_.find(key);
+      if (running == computing_.end() || running->second != generation) break;
+      computed_.wait(lock);  // another thread computes this answer
+    }
+    computing_[key] = generation;
+  }
+  hit = false;
+  Reply reply;
+  try {
+    reply = compute();
+  } catch (...) {
+    std::lock_guard<std::mutex> lock(mu_);
+    computing_.erase(key);
+    computed_.notify_all();
+    throw;
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  computing_.erase(key);
+  if (reply.status == 200) {
+    if (entries_.size() >= max_entries_) entries_.clear();
+    entries_[key] = {generation, now, reply};
+  }
+  computed_.notify_all();
+  return reply;
+}
+
 struct Server::Impl {
   std::unique_ptr<Shared> shared;
   std::vector<Route> routes;
+  std::unique_ptr<Poco::ThreadPool> pool;  // outlives http (declared first)
   std::unique_ptr<Poco::Net::HTTPServer> http;
   int port = 0;
   bool stopped = false;
@@ -465,6 +524,9 @@ Result<std::unique_ptr<Server>> Server::Start(WebOptions options, WebServices se
     const Poco::Net::SocketAddress address(host == "localhost" ? "127.0.0.1" : host,
                                            static_cast<Poco::UInt16>(shared.options.port));
     std::unique_ptr<Poco::Net::ServerSocket> socket;
+    // Connections waiting for a thread wait in the kernel's accept queue
+    // first: as deep as our own queue, so a burst is queued, not refused.
+    const int backlog = std::max(64, shared.options.max_queued);
     if (!shared.options.tls_cert.empty()) {
       Poco::Net::initializeSSL();
       Poco::Net::Context::Ptr context = new Poco::Net::Context(
@@ -472,10 +534,10 @@ Result<std::unique_ptr<Server>> Server::Start(WebOptions options, WebServices se
           Poco::Net::Context::VERIFY_NONE, 9, false, "HIGH:!aNULL:!MD5:!RC4");
       context->disableProtocols(Poco::Net::Context::PROTO_SSLV2 | Poco::Net::Context::PROTO_SSLV3 |
                                 Poco::Net::Context::PROTO_TLSV1 | Poco::Net::Context::PROTO_TLSV1_1);
-      socket = std::make_unique<Poco::Net::SecureServerSocket>(address, 64, context);
+      socket = std::make_unique<Poco::Net::SecureServerSocket>(address, backlog, context);
       shared.tls = true;
     } else {
-      socket = std::make_unique<Poco::Net::ServerSocket>(address, 64);
+      socket = std::make_unique<Poco::Net::ServerSocket>(address, backlog);
     }
     impl->port = socket->address().port();
     Poco::Net::HTTPServerParams::Ptr params = new Poco::Net::HTTPServerParams;
@@ -484,10 +546,16 @@ Result<std::unique_ptr<Server>> Server::Start(WebOptions options, WebServices se
     params->setTimeout(Poco::Timespan(shared.options.request_timeout, 0));
     params->setKeepAlive(true);
     params->setKeepAliveTimeout(Poco::Timespan(shared.options.keep_alive_timeout, 0));
-    params->setMaxKeepAliveRequests(100);
+    // A kept-alive connection holds its thread: after this many requests
+    // it is closed, so that the connections waiting get their turn.
+    params->setMaxKeepAliveRequests(20);
     params->setServerName("dmarcwatch");
+    // Our own pool: the server would otherwise take Poco's default pool,
+    // whose 16 threads cap web.threads silently.
+    impl->pool = std::make_unique<Poco::ThreadPool>(std::min(2, shared.options.threads),
+                                                    shared.options.threads);
     impl->http = std::make_unique<Poco::Net::HTTPServer>(new Factory(shared, impl->routes, access),
-                                                         *socket, params);
+                                                         *impl->pool, *socket, params);
     impl->http->start();
   } catch (const Poco::Exception& e) {
     return Status::Unavailable("listen_failed", "cannot listen on " + shared.options.host + ":" +

@@ -16,7 +16,12 @@
 #include <Poco/Net/SSLManager.h>
 #include <Poco/StreamCopier.h>
 
+#include <atomic>
 #include <boost/test/unit_test.hpp>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -29,6 +34,7 @@
 #include "dmarcwatch/store/store.h"
 #include "dmarcwatch/web/auth.h"
 #include "dmarcwatch/web/server.h"
+#include "http.h"
 
 namespace fs = std::filesystem;
 namespace web = dmarcwatch::web;
@@ -131,6 +137,7 @@ struct Server {
   std::shared_ptr<web::Metrics> metrics = std::make_shared<web::Metrics>();
   std::string upload_token = "upload-token-for-tests-0123456789";
   model::UnixTime now = 1793577600;  // 2026-11-01
+  std::atomic<std::uint64_t> generation{0};  // as serve's: bumped by each upload
 
   Server() {
     dir = fs::temp_directory_path() / ("dmarcwatch-web-" + std::to_string(::getpid()));
@@ -233,6 +240,7 @@ struct Server {
       for (const auto& r : processed.rejections) {
         out.rejected.push_back({r.chain, r.name, r.status.reason(), r.status.message()});
       }
+      ++generation;
       return out;
     };
     // The app's status JSON is tested with the binary; here, that the
@@ -243,6 +251,7 @@ struct Server {
       return "{\"version\":1,\"store\":{\"reports\":" + std::to_string(totals->reports) + "}}";
     };
     s.clock = [this] { return now; };
+    s.data_generation = [this] { return generation.load(); };
     return s;
   }
 
@@ -496,6 +505,91 @@ BOOST_AUTO_TEST_CASE(incidents_are_listed_by_domain_scope_and_acknowledged_with_
     auto other = store::GetAlertIncident(*st, net_id);
     BOOST_TEST(!(*other)->acknowledged);
   }
+}
+
+BOOST_AUTO_TEST_CASE(period_views_are_kept_until_the_data_changes_and_per_scope) {
+  g->now += 601;
+  Login admin = LogIn("admin", "correct horse battery");
+  Login customer = LogIn("customer", "customer password");
+  const std::string uri = "/api/v1/overview?domain=example.net";
+  Response first = Call("GET", uri, "", admin.cookie);
+  BOOST_REQUIRE_EQUAL(first.status, 200);
+  BOOST_TEST(first.headers.get("X-Dmarcwatch-Cache", "") == "miss");
+  Response again = Call("GET", uri, "", admin.cookie);
+  BOOST_TEST(again.headers.get("X-Dmarcwatch-Cache", "") == "hit");
+  BOOST_TEST(again.body == first.body);
+  // Another scope never gets this answer, even for the same URI.
+  BOOST_TEST(Call("GET", uri, "", customer.cookie).headers.get("X-Dmarcwatch-Cache", "") == "miss");
+  // New data: computed again.
+  ++g->generation;
+  BOOST_TEST(Call("GET", uri, "", admin.cookie).headers.get("X-Dmarcwatch-Cache", "") == "miss");
+  BOOST_TEST(Call("GET", uri, "", admin.cookie).headers.get("X-Dmarcwatch-Cache", "") == "hit");
+  // Past web cache time (60 s by default): another process may have written.
+  g->now += 61;
+  BOOST_TEST(Call("GET", uri, "", admin.cookie).headers.get("X-Dmarcwatch-Cache", "") == "miss");
+  // Routes that are cheap are never kept.
+  BOOST_TEST(!Call("GET", "/api/v1/reports", "", admin.cookie).headers.has("X-Dmarcwatch-Cache"));
+}
+
+// Two requests for an answer being computed: the second waits for the
+// first instead of running the query again.
+BOOST_AUTO_TEST_CASE(a_reply_being_computed_is_waited_for_not_computed_again) {
+  web::internal::ReplyCache cache(16, 60);
+  std::mutex mu;
+  std::condition_variable cv;
+  bool first_running = false, release = false;
+  std::atomic<int> computed{0};
+  web::internal::Reply first_reply;
+  bool first_hit = true;
+  std::thread first([&] {
+    first_reply = cache.GetOrCompute("k", 1, 100, [&] {
+      ++computed;
+      std::unique_lock<std::mutex> lock(mu);
+      first_running = true;
+      cv.notify_all();
+      cv.wait(lock, [&] { return release; });
+      web::internal::Reply r;
+      r.body = "answer";
+      return r;
+    }, first_hit);
+  });
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return first_running; });
+  }
+  bool second_hit = false;
+  web::internal::Reply second_reply;
+  std::thread second([&] {
+    second_reply = cache.GetOrCompute("k", 1, 100, [&] {
+      ++computed;
+      web::internal::Reply r;
+      r.body = "computed again";
+      return r;
+    }, second_hit);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  first.join();
+  second.join();
+  BOOST_TEST(computed.load() == 1);
+  BOOST_TEST(!first_hit);
+  BOOST_TEST(second_hit);
+  BOOST_TEST(second_reply.body == "answer");
+  // Another generation, or past the time to live: computed again.
+  bool hit = true;
+  BOOST_TEST(cache.GetOrCompute("k", 2, 100, [] { web::internal::Reply r; r.body = "g2"; return r; }, hit).body == "g2");
+  BOOST_TEST(!hit);
+  BOOST_TEST(cache.GetOrCompute("k", 2, 170, [] { web::internal::Reply r; r.body = "late"; return r; }, hit).body == "late");
+  BOOST_TEST(!hit);
+  // Errors are not kept.
+  auto error = [] { web::internal::Reply r; r.status = 503; return r; };
+  BOOST_TEST(cache.GetOrCompute("e", 1, 100, error, hit).status == 503);
+  BOOST_TEST(cache.GetOrCompute("e", 1, 100, error, hit).status == 503);
+  BOOST_TEST(!hit);
 }
 
 BOOST_AUTO_TEST_CASE(overview_path_and_senders_come_from_the_rollups) {

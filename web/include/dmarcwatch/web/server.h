@@ -51,8 +51,8 @@ struct WebOptions {
   int port = 8080;                    // 0: any free port (tests); see Server::port()
   std::string tls_cert;               // PEM files; both or neither
   std::string tls_key;
-  int threads = 8;
-  int max_queued = 64;
+  int threads = 16;
+  int max_queued = 512;
   std::int64_t request_timeout = 30;  // seconds
   std::int64_t keep_alive_timeout = 5;
   std::uint64_t max_body_bytes = 64ull << 20;
@@ -63,6 +63,10 @@ struct WebOptions {
   std::vector<WebUser> users;
   std::vector<UploadToken> upload_tokens;
   std::vector<std::string> domains;   // configured domains, shown first
+  // How long an answer of a rollup view (overview, paths, path, senders)
+  // is kept for the same query and scope; 0 keeps none.
+  std::int64_t cache_seconds = 60;
+  std::size_t cache_entries = 512;
 };
 
 // What an upload did, for the 201 answer of POST /api/v1/reports.
@@ -98,6 +102,11 @@ struct WebServices {
   // The JSON of `dmarcwatch status --format json`, for /api/v1/status.
   std::function<Result<std::string>(store::Store&)> status_json;
   std::function<model::UnixTime()> clock;
+  // A number that changes whenever this process changes what the rollups
+  // say (an ingest, a reanalysis): the answers of the rollup views are
+  // kept until it changes, or for WebOptions::cache_seconds, since other
+  // processes may write to the store too. Empty: nothing is kept.
+  std::function<std::uint64_t()> data_generation;
 };
 
 // Counters for /metrics, shared with the rest of the process (serve
