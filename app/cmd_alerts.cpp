@@ -13,6 +13,7 @@
 #include "command.h"
 #include "dmarcwatch/model/text.h"
 #include "dmarcwatch/model/time.h"
+#include "dmarcwatch/web/json.h"
 #include "output.h"
 
 namespace dmarcwatch::app {
@@ -55,10 +56,6 @@ bool RequireAlerts(Context& ctx, const char* command) {
 
 std::string Time(const std::optional<model::UnixTime>& t) {
   return t ? model::FormatIso8601(*t) : std::string("-");
-}
-
-Poco::Dynamic::Var TimeOrNull(const std::optional<model::UnixTime>& t) {
-  return t ? Poco::Dynamic::Var(model::FormatIso8601(*t)) : Poco::Dynamic::Var();
 }
 
 // Delivers the outbox; prints what happened. False when messages are left
@@ -194,10 +191,10 @@ int RunList(Context& ctx) {
       o->set("opened_at", model::FormatIso8601(i.opened_at));
       o->set("first_seen", model::FormatIso8601(i.first_seen));
       o->set("last_seen", model::FormatIso8601(i.last_seen));
-      o->set("clear_since", TimeOrNull(i.clear_since));
-      o->set("resolved_at", TimeOrNull(i.resolved_at));
-      o->set("acknowledged_at", TimeOrNull(i.acknowledged_at));
-      o->set("last_notified_at", TimeOrNull(i.last_notified_at));
+      o->set("clear_since", web::TimeOrNull(i.clear_since));
+      o->set("resolved_at", web::TimeOrNull(i.resolved_at));
+      o->set("acknowledged_at", web::TimeOrNull(i.acknowledged_at));
+      o->set("last_notified_at", web::TimeOrNull(i.last_notified_at));
       o->set("notifications", i.notifications);
       Poco::Dynamic::Var evaluation;
       try {
@@ -214,12 +211,12 @@ int RunList(Context& ctx) {
     box->set("queued", outbox->queued);
     box->set("failed", outbox->failed);
     box->set("sent", outbox->sent);
-    box->set("oldest_queued_at", TimeOrNull(outbox->oldest_queued_at));
-    box->set("next_attempt_at", TimeOrNull(outbox->next_attempt_at));
-    box->set("last_sent_at", TimeOrNull(outbox->last_sent_at));
+    box->set("oldest_queued_at", web::TimeOrNull(outbox->oldest_queued_at));
+    box->set("next_attempt_at", web::TimeOrNull(outbox->next_attempt_at));
+    box->set("last_sent_at", web::TimeOrNull(outbox->last_sent_at));
     box->set("last_error", outbox->last_error.empty() ? Poco::Dynamic::Var()
                                                        : Poco::Dynamic::Var(outbox->last_error));
-    box->set("last_error_at", TimeOrNull(outbox->last_error_at));
+    box->set("last_error_at", web::TimeOrNull(outbox->last_error_at));
     root.set("outbox", box);
     root.stringify(ctx.out);
     ctx.out << '\n';

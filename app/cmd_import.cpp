@@ -1,11 +1,8 @@
 // dmarcwatch import PATH...: files, directories, mbox and maildir into the store.
 
-#include <Poco/DigestEngine.h>
 #include <Poco/Logger.h>
-#include <Poco/SHA2Engine.h>
 
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 
 #include "command.h"
@@ -36,16 +33,6 @@ std::uint64_t CountFiles(const std::vector<std::string>& paths) {
     }
   }
   return n;
-}
-
-std::string StreamSha256(const std::string& path) {
-  Poco::SHA2Engine engine(Poco::SHA2Engine::SHA_256);
-  std::ifstream in(path, std::ios::binary);
-  char buf[1 << 16];
-  while (in.read(buf, sizeof(buf)) || in.gcount() > 0) {
-    engine.update(buf, static_cast<unsigned>(in.gcount()));
-  }
-  return Poco::DigestEngine::digestToHex(engine.digest());
 }
 
 // The file part of an origin ("box.mbox#3" -> "box.mbox").
@@ -114,7 +101,7 @@ int Run(Context& ctx) {
           progress.Update(files_done, item.name);
           ingest::InputInfo info{"file", item.origin, item.name, ctx.clock()};
           Result<InputOutcome> outcome =
-              item.too_large ? importer.ImportTooLarge(info, item.size, StreamSha256(file))
+              item.too_large ? importer.ImportTooLarge(info, item.size, file)
                              : importer.Import(item.bytes, info);
           if (!outcome.ok()) {
             // The store failed: stop, the rest would fail the same way.

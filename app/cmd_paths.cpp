@@ -10,6 +10,7 @@
 #include "dmarcwatch/analysis/domain_report.h"
 #include "dmarcwatch/model/text.h"
 #include "dmarcwatch/model/time.h"
+#include "dmarcwatch/web/json.h"
 #include "output.h"
 
 namespace dmarcwatch::app {
@@ -17,38 +18,6 @@ namespace {
 
 using Poco::JSON::Array;
 using Poco::JSON::Object;
-
-std::string Day(std::int64_t day) { return model::FormatDate(day * 86400); }
-
-Poco::Dynamic::Var OrNull(const std::string& s) {
-  return s.empty() ? Poco::Dynamic::Var() : Poco::Dynamic::Var(s);
-}
-
-Array::Ptr Strings(const std::vector<std::string>& v) {
-  Array::Ptr a = new Array;
-  for (const std::string& s : v) a->add(s);
-  return a;
-}
-
-Object::Ptr FindingJson(const analysis::Finding& f) {
-  Object::Ptr o = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
-  o->set("code", f.code);
-  o->set("severity", std::string(analysis::ToString(f.severity)));
-  o->set("path", OrNull(f.path_key));
-  o->set("title", f.title);
-  o->set("messages", f.messages);
-  o->set("sources", f.sources);
-  o->set("advice", f.advice);
-  Object::Ptr e = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
-  e->set("ips", Strings(f.evidence.ips));
-  e->set("header_from", Strings(f.evidence.header_from));
-  e->set("envelope_domains", Strings(f.evidence.envelope_domains));
-  e->set("dkim", Strings(f.evidence.dkim));
-  e->set("spf", Strings(f.evidence.spf));
-  e->set("notes", Strings(f.evidence.notes));
-  o->set("evidence", e);
-  return o;
-}
 
 // The period of a view: --since / --until (dates, inclusive, or spans back
 // from now), else the 30 days ending with the newest data of the domain.
@@ -171,39 +140,7 @@ int RunPaths(Context& ctx) {
   }
 
   if (format == "json") {
-    Object root(Poco::JSON_PRESERVE_KEY_ORDER);
-    root.set("version", 1);
-    root.set("domain", report->domain);
-    root.set("from", Day(report->from_day));
-    root.set("to", Day(report->to_day));
-    root.set("policy", report->policy ? Poco::Dynamic::Var(std::string(model::ToString(
-                                            report->policy->p)))
-                                      : Poco::Dynamic::Var());
-    Array::Ptr paths = new Array;
-    for (const analysis::PathReport& p : report->paths) {
-      const model::PathTotals& t = p.totals;
-      Object::Ptr o = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
-      o->set("kind", std::string(model::ToString(t.path.kind)));
-      o->set("name", OrNull(t.path.name));
-      o->set("provider", OrNull(t.path.provider));
-      o->set("key", t.path.key);
-      o->set("messages", t.counts.messages);
-      o->set("dmarc_pass", t.counts.dmarc_pass);
-      o->set("spf_aligned", t.counts.spf_aligned);
-      o->set("dkim_aligned", t.counts.dkim_aligned);
-      o->set("disagreements", t.counts.disagreements);
-      o->set("sources", t.sources);
-      o->set("reporters", t.reporters);
-      Array::Ptr findings = new Array;
-      for (const analysis::Finding& f : p.findings) findings->add(FindingJson(f));
-      o->set("findings", findings);
-      paths->add(o);
-    }
-    root.set("paths", paths);
-    Array::Ptr domain_findings = new Array;
-    for (const analysis::Finding& f : report->domain_findings) domain_findings->add(FindingJson(f));
-    root.set("findings", domain_findings);
-    root.stringify(ctx.out);
+    web::PathsDocument(*report)->stringify(ctx.out);
     ctx.out << '\n';
     return kExitOk;
   }
@@ -229,7 +166,7 @@ int RunPaths(Context& ctx) {
     table.PrintCsv(ctx.out);
     return kExitOk;
   }
-  ctx.out << report->domain << ", " << Day(report->from_day) << " to " << Day(report->to_day)
+  ctx.out << report->domain << ", " << web::DayText(report->from_day) << " to " << web::DayText(report->to_day)
           << (report->policy ? std::string(", p=") + model::ToString(report->policy->p) : "")
           << ": " << Grouped(report->totals.messages) << " messages, "
           << Percent(report->totals.dmarc_pass, report->totals.messages) << " pass DMARC\n\n";
@@ -284,16 +221,16 @@ int RunFindings(Context& ctx) {
     if (format == "json") {
       Object::Ptr d = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
       d->set("domain", report->domain);
-      d->set("from", Day(report->from_day));
-      d->set("to", Day(report->to_day));
+      d->set("from", web::DayText(report->from_day));
+      d->set("to", web::DayText(report->to_day));
       Array::Ptr list = new Array;
-      for (const auto& [f, label] : findings) list->add(FindingJson(*f));
+      for (const auto& [f, label] : findings) list->add(web::FindingJson(*f));
       d->set("findings", list);
       json_domains->add(d);
       continue;
     }
-    ctx.out << "== " << report->domain << ", " << Day(report->from_day) << " to "
-            << Day(report->to_day) << "\n\n";
+    ctx.out << "== " << report->domain << ", " << web::DayText(report->from_day) << " to "
+            << web::DayText(report->to_day) << "\n\n";
     for (const auto& [f, label] : findings) {
       if (!all && f->severity == analysis::Severity::kInfo) continue;
       PrintFindingText(ctx.out, *f, label);

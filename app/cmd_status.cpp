@@ -14,6 +14,7 @@
 #include "dmarcwatch/model/time.h"
 #include "dmarcwatch/store/alerts.h"
 #include "dmarcwatch/store/mailboxes.h"
+#include "dmarcwatch/web/json.h"
 #include "output.h"
 
 namespace dmarcwatch::app {
@@ -51,14 +52,10 @@ std::string RunResult(const SourceStatus& s) {
   return s.last->failed() ? "failed" : "ok";
 }
 
-Poco::Dynamic::Var Time(const std::optional<model::UnixTime>& t) {
-  return t ? Poco::Dynamic::Var(model::FormatIso8601(*t)) : Poco::Dynamic::Var();
-}
-
 Poco::JSON::Object::Ptr RunJson(const store::IngestRun& r) {
   Poco::JSON::Object::Ptr o = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
   o->set("started", model::FormatIso8601(r.started_at));
-  o->set("finished", Time(r.finished_at));
+  o->set("finished", web::TimeOrNull(r.finished_at));
   o->set("result", !r.finished_at ? "unfinished" : r.failed() ? "failed" : "ok");
   o->set("uidvalidity", r.uidvalidity ? Poco::Dynamic::Var(std::uint64_t{*r.uidvalidity})
                                       : Poco::Dynamic::Var());
@@ -197,14 +194,14 @@ std::string SnapshotJson(const Config& config, const Snapshot& snap) {
   al->set("queued", snap.outbox.queued);
   al->set("failed", snap.outbox.failed);
   al->set("sent", snap.outbox.sent);
-  al->set("oldest_queued", Time(snap.outbox.oldest_queued_at));
-  al->set("next_attempt", Time(snap.outbox.next_attempt_at));
-  al->set("last_sent", Time(snap.outbox.last_sent_at));
+  al->set("oldest_queued", web::TimeOrNull(snap.outbox.oldest_queued_at));
+  al->set("next_attempt", web::TimeOrNull(snap.outbox.next_attempt_at));
+  al->set("last_sent", web::TimeOrNull(snap.outbox.last_sent_at));
   if (snap.outbox.last_error.empty()) {
     al->set("last_error", Poco::Dynamic::Var());
   } else {
     Poco::JSON::Object::Ptr e = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
-    e->set("at", Time(snap.outbox.last_error_at));
+    e->set("at", web::TimeOrNull(snap.outbox.last_error_at));
     e->set("message", snap.outbox.last_error);
     al->set("last_error", e);
   }

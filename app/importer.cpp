@@ -1,5 +1,10 @@
 #include "importer.h"
 
+#include <fstream>
+#include <string_view>
+#include <vector>
+
+#include "dmarcwatch/ingest/digest.h"
 #include "dmarcwatch/model/status.h"
 
 namespace dmarcwatch::app {
@@ -102,10 +107,18 @@ Result<InputOutcome> Importer::Import(std::string_view bytes, const ingest::Inpu
 }
 
 Result<InputOutcome> Importer::ImportTooLarge(const ingest::InputInfo& info, std::uint64_t size,
-                                              std::string sha256) {
+                                              const std::string& path) {
   const model::UnixTime now = clock_();
   store::InputRecord input;
-  input.sha256 = std::move(sha256);
+  {
+    ingest::Sha256 sha;
+    std::ifstream in(path, std::ios::binary);
+    std::vector<char> buf(1 << 16);
+    while (in.read(buf.data(), static_cast<std::streamsize>(buf.size())) || in.gcount() > 0) {
+      sha.Update(std::string_view(buf.data(), static_cast<std::size_t>(in.gcount())));
+    }
+    input.sha256 = sha.HexDigest();
+  }
   input.channel = info.channel;
   input.origin = info.origin;
   input.name = info.name;

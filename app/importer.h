@@ -72,10 +72,10 @@ class Importer {
   // Imports one input held in memory.
   Result<InputOutcome> Import(std::string_view bytes, const ingest::InputInfo& info);
   // Records an input that was too large to read: kept by name, size and
-  // hash (computed by the caller while streaming it), with a reject naming
-  // the limit.
+  // the hash of the file at `path` (streamed, never held whole), with a
+  // reject naming the limit.
   Result<InputOutcome> ImportTooLarge(const ingest::InputInfo& info, std::uint64_t size,
-                                      std::string sha256);
+                                      const std::string& path);
 
   const ingest::IngestOptions& options() const { return options_; }
 

@@ -1,8 +1,6 @@
 #include "watcher.h"
 
-#include <Poco/DigestEngine.h>
 #include <Poco/Logger.h>
-#include <Poco/SHA2Engine.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -12,7 +10,6 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 
 #include "dmarcwatch/ingest/sources.h"
 #include "dmarcwatch/model/text.h"
@@ -33,16 +30,6 @@ std::string LogValue(std::string_view s) {
     if (c == '"') c = '\'';
   }
   return out;
-}
-
-std::string StreamSha256(const std::string& path) {
-  Poco::SHA2Engine engine(Poco::SHA2Engine::SHA_256);
-  std::ifstream in(path, std::ios::binary);
-  char buf[1 << 16];
-  while (in.read(buf, sizeof(buf)) || in.gcount() > 0) {
-    engine.update(buf, static_cast<unsigned>(in.gcount()));
-  }
-  return Poco::DigestEngine::digestToHex(engine.digest());
 }
 
 Status Errno(const std::string& what, int err) {
@@ -199,7 +186,7 @@ Result<WatchOutcome> FolderWatcher::ScanOnce(const WatchConfig& watch) {
           [&](ingest::SourceItem&& item) -> Status {
             const ingest::InputInfo info{"watch", item.origin, item.name, now};
             Result<InputOutcome> o =
-                item.too_large ? importer_.ImportTooLarge(info, item.size, StreamSha256(fo.path))
+                item.too_large ? importer_.ImportTooLarge(info, item.size, fo.path)
                                : importer_.Import(item.bytes, info);
             if (!o.ok() && o.status().code() == StatusCode::kInvalidInput) {
               // The store refused a report's content (a NUL in a text

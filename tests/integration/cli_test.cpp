@@ -8,7 +8,6 @@
 #include <Poco/JSON/Parser.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -24,8 +23,6 @@
 
 namespace fs = std::filesystem;
 namespace store = dmarcwatch::store;
-
-extern char** environ;
 
 namespace {
 
@@ -158,17 +155,10 @@ BOOST_AUTO_TEST_CASE(an_import_killed_midway_is_completed_by_a_rerun_without_los
   }
   const std::string db = (dir.path() / "kill.db").string();
 
-  pid_t pid = 0;
-  std::vector<std::string> args = {kBinary, "--db", db, "--offline", "import", "--quiet", in.string()};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-  BOOST_REQUIRE_EQUAL(posix_spawn(&pid, kBinary.c_str(), &actions, nullptr, argv.data(), environ),
-                      0);
-  posix_spawn_file_actions_destroy(&actions);
+  const pid_t pid = dmarcwatch::testing::Spawn(
+      {kBinary, "--db", db, "--offline", "import", "--quiet", in.string()},
+      dmarcwatch::testing::SpawnOptions("/dev/null", SIGKILL));
+  BOOST_REQUIRE_GT(pid, 0);
 
   // Kill it once some, but not all, reports are in.
   std::uint64_t seen = 0;

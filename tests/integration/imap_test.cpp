@@ -40,7 +40,6 @@
 #include <Poco/StreamCopier.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -66,8 +65,6 @@
 #include "importer.h"
 #include "test_support.h"
 #include "watcher.h"
-
-extern char** environ;
 
 namespace {
 
@@ -560,18 +557,10 @@ BOOST_AUTO_TEST_CASE(a_poll_killed_midway_completes_on_the_next_run_without_loss
   const std::string config = WriteConfig(dir, {FreshMailbox(dir, user)});
   const std::string db = dir / "t.db";
 
-  std::vector<std::string> args = {kBinary, "--config", config, "--db", db, "--offline", "poll"};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
-  pid_t pid = -1;
-  BOOST_REQUIRE_EQUAL(posix_spawn(&pid, kBinary.c_str(), &actions, nullptr, argv.data(), environ),
-                      0);
-  posix_spawn_file_actions_destroy(&actions);
+  const pid_t pid = dmarcwatch::testing::Spawn(
+      {kBinary, "--config", config, "--db", db, "--offline", "poll"},
+      dmarcwatch::testing::SpawnOptions("/dev/null", SIGKILL));
+  BOOST_REQUIRE_GT(pid, 0);
   // Kill it once some, but not all, reports are in: past 100, so that the
   // first batch of moves (PollerOptions::move_batch) is done and the
   // messages after it are committed but not moved.

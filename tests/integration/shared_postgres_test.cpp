@@ -6,15 +6,12 @@
 // (postgres_server.h); the binary runs as a user would run it.
 
 #define BOOST_TEST_MODULE shared_postgres
-#include <fcntl.h>
-#include <spawn.h>
 #include <sys/wait.h>
 
 #include <algorithm>
 #include <chrono>
 #include <boost/test/unit_test.hpp>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <set>
@@ -27,13 +24,12 @@
 #include "postgres_server.h"
 #include "test_support.h"
 
-extern char** environ;
-
 namespace {
 
 namespace fs = std::filesystem;
 namespace store = dmarcwatch::store;
 using dmarcwatch::testing::kBinary;
+using dmarcwatch::testing::ReadFile;
 using dmarcwatch::testing::PostgresServer;
 using dmarcwatch::testing::TempDir;
 
@@ -55,19 +51,10 @@ std::vector<std::string> ImportArgs(const std::string& db, const fs::path& dir) 
           "import", "--quiet", dir.string()};
 }
 
+// An importer with its output in `log`.
 pid_t Spawn(const std::vector<std::string>& args, const std::string& log) {
-  std::vector<std::string> copy = args;
-  std::vector<char*> argv;
-  for (std::string& a : copy) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  pid_t pid = 0;
-  const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  BOOST_REQUIRE_EQUAL(rc, 0);
+  const pid_t pid = dmarcwatch::testing::Spawn(args, dmarcwatch::testing::SpawnOptions(log));
+  BOOST_REQUIRE_GT(pid, 0);
   return pid;
 }
 
@@ -79,13 +66,6 @@ int Wait(pid_t pid) {
 
 double Seconds(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
-}
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 // What a database holds, in terms that do not depend on row ids or on
@@ -172,7 +152,7 @@ BOOST_AUTO_TEST_CASE(four_concurrent_importers_store_every_report_exactly_once) 
     const auto started = std::chrono::steady_clock::now();
     const int rc = Wait(Spawn(ImportArgs(single, kDemo / "reports"), log));
     BOOST_TEST_MESSAGE("one importer, PostgreSQL: " << Seconds(started) << " s");
-    BOOST_REQUIRE_MESSAGE(rc == 0, "single importer exited " << rc << ": " << ReadAll(log));
+    BOOST_REQUIRE_MESSAGE(rc == 0, "single importer exited " << rc << ": " << ReadFile(log));
   }
   const Snapshot baseline = Take(single);
   BOOST_TEST(baseline.totals.reports >= files.size());
@@ -184,7 +164,7 @@ BOOST_AUTO_TEST_CASE(four_concurrent_importers_store_every_report_exactly_once) 
     const auto started = std::chrono::steady_clock::now();
     const int rc = Wait(Spawn(ImportArgs(sqlite, kDemo / "reports"), log));
     BOOST_TEST_MESSAGE("one importer, SQLite: " << Seconds(started) << " s");
-    BOOST_REQUIRE_MESSAGE(rc == 0, "SQLite importer exited " << rc << ": " << ReadAll(log));
+    BOOST_REQUIRE_MESSAGE(rc == 0, "SQLite importer exited " << rc << ": " << ReadFile(log));
     CheckSame(Take(sqlite), baseline, "SQLite against PostgreSQL");
   }
 
@@ -198,7 +178,7 @@ BOOST_AUTO_TEST_CASE(four_concurrent_importers_store_every_report_exactly_once) 
   for (int w = 0; w < kWorkers; ++w) {
     const int rc = Wait(pids[w]);
     BOOST_TEST(rc == 0, "worker " << w << " exited " << rc << ": "
-                                  << ReadAll(dir / ("worker" + std::to_string(w) + ".log")));
+                                  << ReadFile(dir / ("worker" + std::to_string(w) + ".log")));
   }
   BOOST_TEST_MESSAGE(kWorkers << " importers at once, PostgreSQL: " << Seconds(started) << " s");
   const Snapshot got = Take(shared);

@@ -987,9 +987,6 @@ Reply Upload(Shared& shared, Request& req) {
 // shows, limited to the domains the user sees, and acknowledging one.
 
 Object::Ptr IncidentJson(const store::AlertIncidentRow& i) {
-  auto time = [](const std::optional<model::UnixTime>& t) {
-    return t ? Poco::Dynamic::Var(model::FormatIso8601(*t)) : Poco::Dynamic::Var();
-  };
   Object::Ptr o = NewObject();
   o->set("id", i.id);
   o->set("rule", i.rule);
@@ -1000,10 +997,10 @@ Object::Ptr IncidentJson(const store::AlertIncidentRow& i) {
   o->set("title", i.title);
   o->set("opened_at", model::FormatIso8601(i.opened_at));
   o->set("last_seen", model::FormatIso8601(i.last_seen));
-  o->set("resolved_at", time(i.resolved_at));
+  o->set("resolved_at", TimeOrNull(i.resolved_at));
   o->set("acknowledged", i.acknowledged);
-  o->set("acknowledged_at", time(i.acknowledged_at));
-  o->set("last_notified_at", time(i.last_notified_at));
+  o->set("acknowledged_at", TimeOrNull(i.acknowledged_at));
+  o->set("last_notified_at", TimeOrNull(i.last_notified_at));
   o->set("notifications", i.notifications);
   return o;
 }

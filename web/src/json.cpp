@@ -15,6 +15,10 @@ Poco::Dynamic::Var OrNull(const std::string& s) {
   return s.empty() ? Poco::Dynamic::Var() : Poco::Dynamic::Var(s);
 }
 
+Poco::Dynamic::Var TimeOrNull(const std::optional<model::UnixTime>& t) {
+  return t ? Poco::Dynamic::Var(model::FormatIso8601(*t)) : Poco::Dynamic::Var();
+}
+
 Array::Ptr StringArray(const std::vector<std::string>& values) {
   Array::Ptr a = new Array;
   for (const std::string& v : values) a->add(v);

@@ -7,6 +7,7 @@
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,8 @@ namespace dmarcwatch::web {
 std::string DayText(std::int64_t day);
 // null for an empty string.
 Poco::Dynamic::Var OrNull(const std::string& s);
+// "2026-11-28T10:00:00Z", or null when absent.
+Poco::Dynamic::Var TimeOrNull(const std::optional<model::UnixTime>& t);
 Poco::JSON::Array::Ptr StringArray(const std::vector<std::string>& values);
 
 Poco::JSON::Object::Ptr CountsJson(const model::Counts& c);
