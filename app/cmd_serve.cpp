@@ -100,7 +100,12 @@ Command ServeCommand() {
            "Listens on web.listen (default 127.0.0.1:8080; --listen overrides it) and prints\n"
            "the dashboard's address. Without [[users]] only loopback addresses are allowed and no\n"
            "login is asked. Stops gracefully on SIGTERM or Ctrl-C: running requests finish.\n"
-           "The API is described in docs/api.md.",
+           "The API is described in docs/api.md.\n\n"
+           "Scheduled work, one task at a time: each [[mailboxes]] entry is polled and each\n"
+           "[[watch]] folder scanned on its interval; new reports get their DNS attribution\n"
+           "and an alert evaluation ([alerts]), which also runs hourly; unsent alert emails\n"
+           "are retried every minute. Logs at information level unless --log-level says\n"
+           "otherwise (docs/cli.md).",
            {{"listen", "HOST:PORT", "listen here instead of web.listen", ""}}},
           RunServe};
 }
