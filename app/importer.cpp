@@ -1,7 +1,11 @@
 #include "importer.h"
 
+#include <chrono>
+#include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "dmarcwatch/ingest/digest.h"
@@ -54,55 +58,168 @@ store::RejectRecord ToRejectRecord(const ingest::Skipped& s) {
   return {s.chain, s.name, "skipped", s.reason, message};
 }
 
+// Saves one report while it is parsed (ingest::ParsePayload). A report of
+// up to kBatchRecords records is kept whole and saved with SaveReport at its
+// end, so that a duplicate is found before anything is written. A larger
+// one goes through a store::ReportWriter in batches of about that many
+// records, each analysed, stored and freed before the next is parsed: the
+// report is never held whole, neither as the model nor as store rows.
+class ReportSaver : public ingest::ReportSink {
+ public:
+  static constexpr std::size_t kBatchRecords = 4096;
+
+  ReportSaver(store::Store& store, analysis::Analyzer* analyzer, std::int64_t input_id,
+              model::UnixTime now)
+      : store_(store), analyzer_(analyzer), input_id_(input_id), now_(now) {}
+
+  Status OnHeader(const model::Report& header) override {
+    writer_.reset();  // the parse started over: what was written goes
+    records_.clear();
+    header_ = header;
+    return Status::Ok();
+  }
+
+  Status OnRecords(std::vector<model::Record>& records) override {
+    for (model::Record& r : records) records_.push_back(std::move(r));
+    if (records_.size() > kBatchRecords) return Write();
+    return Status::Ok();
+  }
+
+  // Saves what is left once the parse has succeeded.
+  Result<store::SaveResult> Finish(const ingest::ParseSummary& summary) {
+    if (!writer_) {
+      model::Report report = header_;  // header_ stays for the outcome
+      report.records = std::move(records_);
+      report.warnings = summary.warnings;
+      std::optional<model::ReportAnalysis> analysis;
+      if (analyzer_ != nullptr) analysis = analyzer_->Analyze(report);
+      return store_.SaveReport(input_id_, report, summary.content_digest, now_,
+                               analysis ? &*analysis : nullptr);
+    }
+    if (!records_.empty()) DMARC_RETURN_IF_ERROR(Write());
+    return writer_->Finish(summary.content_digest, summary.warnings);
+  }
+
+  const model::Report& header() const { return header_; }
+  // The store's Status when the sink stopped the parse; OK otherwise.
+  const Status& failure() const { return failure_; }
+  // True once records went to the store before the report's end.
+  bool streamed() const { return writer_ != nullptr; }
+
+ private:
+  Status Write() {
+    if (!writer_) {
+      Result<std::unique_ptr<store::ReportWriter>> writer =
+          store_.BeginReport(input_id_, header_, now_);
+      if (!writer.ok()) return failure_ = std::move(writer).status();
+      writer_ = std::move(*writer);
+    }
+    std::optional<model::ReportAnalysis> analysis;
+    if (analyzer_ != nullptr) {
+      // Analyzer::Analyze, a batch at a time: each row on its own.
+      analysis.emplace();
+      analysis->fingerprint = analyzer_->fingerprint();
+      analysis->records.reserve(records_.size());
+      for (const model::Record& r : records_) {
+        analysis->records.push_back(analyzer_->AnalyzeRecord(r, header_.policy_published));
+      }
+    }
+    Status added = writer_->AddRecords(records_, analysis ? &*analysis : nullptr);
+    records_.clear();
+    if (!added.ok()) failure_ = added;
+    return added;
+  }
+
+  store::Store& store_;
+  analysis::Analyzer* analyzer_;
+  std::int64_t input_id_;
+  model::UnixTime now_;
+  model::Report header_;
+  std::vector<model::Record> records_;
+  std::unique_ptr<store::ReportWriter> writer_;
+  Status failure_;
+};
+
+// Attempts at a report written in batches that PostgreSQL rolled back to
+// break a deadlock (reason "database_conflict"): the whole report is parsed
+// and written again, as SaveReport does internally for a report saved whole.
+constexpr int kConflictAttempts = 6;
+
 }  // namespace
 
 Result<InputOutcome> Importer::Import(std::string_view bytes, const ingest::InputInfo& info) {
-  ingest::ProcessedInput processed = ingest::ProcessInput(bytes, info, options_);
+  ingest::UnpackedInput input = ingest::UnpackInput(bytes, info, options_);
   const model::UnixTime now = clock_();
 
-  store::InputRecord input;
-  input.sha256 = processed.sha256_raw;
-  input.channel = info.channel;
-  input.origin = info.origin;
-  input.name = info.name;
-  input.message_id = processed.message_id;
-  input.received_at = info.received_at;
-  input.size = bytes.size();
-  input.raw.assign(bytes);
-  Result<std::int64_t> input_id = store_.PutInput(input);
+  Result<std::int64_t> input_id = [&] {
+    store::InputRecord record;
+    record.sha256 = input.sha256_raw;
+    record.channel = info.channel;
+    record.origin = info.origin;
+    record.name = info.name;
+    record.message_id = input.unpacked.message_id;
+    record.received_at = info.received_at;
+    record.size = bytes.size();
+    record.raw.assign(bytes);
+    return store_.PutInput(record);
+  }();
   if (!input_id.ok()) return std::move(input_id).status();
 
   InputOutcome outcome;
   outcome.input_id = *input_id;
-  for (std::size_t i = 0; i < processed.reports.size(); ++i) {
-    const model::Report& report = processed.reports[i];
-    std::optional<model::ReportAnalysis> analysis;
-    if (analyzer_ != nullptr) analysis = analyzer_->Analyze(report);
-    Result<store::SaveResult> saved = store_.SaveReport(
-        *input_id, report, processed.content_digests[i], now, analysis ? &*analysis : nullptr);
-    if (!saved.ok()) return std::move(saved).status();
-    ReportOutcome r;
-    r.kind = saved->kind;
-    r.report_row_id = saved->report_row_id;
-    r.org_name = report.report_metadata.org_name;
-    r.report_id = report.report_metadata.report_id;
-    r.domain = report.policy_published.domain;
-    r.records = report.records.size();
-    r.messages = report.MessageCount();
-    r.warnings = report.warnings.size();
-    outcome.reports.push_back(std::move(r));
+  std::vector<ingest::Rejection> rejections;
+  for (ingest::Payload& payload : input.unpacked.reports) {
+    for (int attempt = 1;; ++attempt) {
+      ReportSaver saver(store_, analyzer_, *input_id, now);
+      Result<ingest::ParseSummary> parsed =
+          ingest::ParsePayload(payload, input, info, options_, saver);
+      Result<store::SaveResult> saved = Status::Internal("not saved");
+      if (parsed.ok()) {
+        saved = saver.Finish(*parsed);
+      } else if (!saver.failure().ok()) {
+        saved = saver.failure();
+      } else {
+        rejections.push_back({payload.chain, payload.name, std::move(parsed).status()});
+        break;
+      }
+      if (!saved.ok()) {
+        if (saver.streamed() && saved.status().reason() == "database_conflict" &&
+            attempt < kConflictAttempts) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(5 + (std::rand() % 50) * attempt));
+          continue;
+        }
+        return std::move(saved).status();
+      }
+      ReportOutcome r;
+      r.kind = saved->kind;
+      r.report_row_id = saved->report_row_id;
+      r.org_name = saver.header().report_metadata.org_name;
+      r.report_id = saver.header().report_metadata.report_id;
+      r.domain = saver.header().policy_published.domain;
+      r.records = parsed->records;
+      r.messages = parsed->messages;
+      r.warnings = parsed->warnings.size();
+      outcome.reports.push_back(std::move(r));
+      break;
+    }
+    // The payload's bytes are no longer needed; free them before the next one.
+    std::string().swap(payload.bytes);
   }
-  for (const ingest::Rejection& rejection : processed.rejections) {
+  for (ingest::PayloadFailure& failure : input.unpacked.failures) {
+    rejections.push_back({std::move(failure.chain), std::move(failure.name),
+                          std::move(failure.status)});
+  }
+  for (const ingest::Rejection& rejection : rejections) {
     DMARC_RETURN_IF_ERROR(store_.SaveReject(*input_id, ToRejectRecord(rejection), now));
   }
-  for (ingest::Skipped& skipped : processed.skipped) {
+  for (ingest::Skipped& skipped : input.unpacked.skipped) {
     // The human-readable parts of a report email are expected; only
     // payloads of kinds not imported (yet) are worth keeping a note of.
     if (skipped.reason == "not_a_report") continue;
     DMARC_RETURN_IF_ERROR(store_.SaveReject(*input_id, ToRejectRecord(skipped), now));
     outcome.skipped.push_back(std::move(skipped));
   }
-  outcome.rejections = std::move(processed.rejections);
+  outcome.rejections = std::move(rejections);
   return outcome;
 }
 

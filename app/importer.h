@@ -2,12 +2,20 @@
 // Importer: one input's way from bytes to the store, shared by every
 // channel (files, watched folders, HTTP upload, IMAP).
 //
-// Order, so that nothing is ever lost: (1) the raw input is kept (or, when
-// too large to keep, its name, size and hash); (2) it is unpacked and parsed;
-// (3) each report is saved in its own transaction; (4) every rejected or
-// skipped payload is recorded with its reason. A crash between any two
-// steps is repaired by importing the same input again: the input is found by
-// its SHA-256, saved reports come back as duplicates, missing ones are added.
+// Order, so that nothing is ever lost: (1) the input is unpacked and the raw
+// input kept (or, when too large to keep, its name, size and hash); (2) each
+// report is parsed and saved in its own transaction, one after the other;
+// (3) every rejected or skipped payload is recorded with its reason. A crash
+// between any two steps is repaired by importing the same input again: the
+// input is found by its SHA-256, saved reports come back as duplicates,
+// missing ones are added.
+//
+// Memory: a report of more than 4,096 records (kBatchRecords in
+// importer.cpp) is saved while it is parsed, a batch at a time through a
+// store::ReportWriter, so that neither the report nor its store rows are
+// ever held whole; what is held is the inflated document and one batch
+// (docs/performance.md, "Peak memory"). Smaller reports are held whole and
+// saved with SaveReport, which finds a duplicate before writing anything.
 //
 // An Import() that returns a Status means the store could not be written
 // (retry later); bad input is never a Status here, it is in the outcome.

@@ -6,26 +6,38 @@
 //      <!DOCTYPE or <!ENTITY (no entity is ever expanded);
 //   2. encoding: windows-1252 / latin-1 (declared, or invalid UTF-8 bytes in a
 //      document that says UTF-8) is re-encoded to UTF-8;
-//   3. pugixml parses the buffer in place; when that fails, or the root is
-//      not <feedback>, the <feedback>...</feedback> slice is parsed alone
-//      (wrappers left unclosed, junk after the document);
+//   3. pugixml parses it. A document that xml_scan.h can outline is parsed
+//      in pieces: <feedback>'s start tag, each header element and each batch
+//      of records on its own (SplitDocument), re-encoded piece by piece.
+//      Any other document is parsed whole (WholeDocument); when that fails,
+//      or the root is not <feedback>, the <feedback>...</feedback> slice is
+//      parsed alone (wrappers left unclosed, junk after the document);
 //   4. the known paths of RFC 7489 appendix C / RFC 9990 are walked
 //      iteratively, without recursion; unknown elements are skipped.
+// Both ways of step 3 feed the same walk, which hands the report to a
+// ReportSink as it goes. A split document must give what the whole one
+// would: when pugixml refuses a piece the outline accepted, or a piece is
+// refused after the walk rejected the report, the document is parsed whole
+// after all, so that its XML error (and position) is the one reported.
 // Limits (ParseLimits) and strictness rules raise a ParseError inside this
 // file only; ParseAggregateReport turns it into a Status.
 
 #include "dmarcwatch/ingest/parse.h"
 
-
 #include <charconv>
 #include <cstring>
 #include <limits>
 #include <map>
+#include <optional>
 #include <pugixml.hpp>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "dmarcwatch/ingest/digest.h"
 #include "dmarcwatch/model/text.h"
+#include "parse_internal.h"
+#include "xml_scan.h"
 
 namespace dmarcwatch::ingest {
 namespace {
@@ -45,6 +57,15 @@ struct ParseError {
 [[noreturn]] void RejectLimit(std::string reason, std::string message) {
   throw ParseError{Status::LimitExceeded(std::move(reason), std::move(message))};
 }
+
+// Thrown when the sink refuses something; carries its Status out unchanged.
+struct SinkFailure {
+  Status status;
+};
+
+// Thrown when pugixml refuses a piece of a split document: the document is
+// then parsed whole.
+struct SplitFailed {};
 
 // Collects warnings, one entry per code with the first detail and a count,
 // so a report with 10,000 upper-case "Pass" words carries one warning.
@@ -144,8 +165,20 @@ bool IsAscii(std::string_view s) {
   return true;
 }
 
-// Steps 1 and 2. Returns the UTF-8 document to hand to pugixml.
-std::string PrepareDocument(std::string_view xml, Warnings& warnings) {
+// The document after steps 1 and 2: `text` from its first '<', in UTF-8, or
+// in windows-1252 when `cp1252` is set (then each piece handed to pugixml is
+// re-encoded on the way; the markup is ASCII in both).
+struct Prepared {
+  std::string_view text;
+  bool cp1252 = false;
+};
+
+std::string Utf8Of(const Prepared& doc, std::string_view piece) {
+  return doc.cp1252 ? Cp1252ToUtf8(piece) : std::string(piece);
+}
+
+// Steps 1 and 2. `text` points into `xml`: nothing is copied.
+Prepared PrepareDocument(std::string_view xml, Warnings& warnings) {
   if (xml.starts_with("\xEF\xBB\xBF")) xml.remove_prefix(3);
   const std::string_view trimmed = TrimAscii(xml);
   if (trimmed.empty()) Reject("empty_document", "the document is empty");
@@ -169,7 +202,7 @@ std::string PrepareDocument(std::string_view xml, Warnings& warnings) {
   const std::string declared = DeclaredEncoding(xml);
   if (IsLatinFamily(declared)) {
     if (!IsAscii(xml)) warnings.Add("transcoded", "re-encoded from declared " + declared);
-    return Cp1252ToUtf8(xml);
+    return {xml, true};
   }
   if (model::IsValidUtf8(xml)) {
     if (!declared.empty() && declared != "utf-8" && declared != "utf8" &&
@@ -177,7 +210,7 @@ std::string PrepareDocument(std::string_view xml, Warnings& warnings) {
       warnings.Add("encoding_declaration_ignored",
                    "declared " + declared + " but the bytes are valid UTF-8");
     }
-    return std::string(xml);
+    return {xml, false};
   }
   if (!declared.empty() && declared != "utf-8" && declared != "utf8" && declared != "us-ascii") {
     Reject("unsupported_encoding", "the document is in " + Printable(declared, 40) +
@@ -185,7 +218,7 @@ std::string PrepareDocument(std::string_view xml, Warnings& warnings) {
   }
   warnings.Add("invalid_utf8_as_latin1",
                "bytes that are not UTF-8 were read as windows-1252 / latin-1");
-  return Cp1252ToUtf8(xml);
+  return {xml, true};
 }
 
 // ---- Step 3: pugixml, with a second try on the <feedback> slice -------------
@@ -239,14 +272,12 @@ std::string Position(std::string_view doc, std::ptrdiff_t offset) {
          std::to_string(end) + ")";
 }
 
-std::string_view LocalName(const char* qname) {
-  std::string_view n(qname);
+std::string_view LocalName(std::string_view n) {
   const std::size_t colon = n.find(':');
   return colon == std::string_view::npos ? n : n.substr(colon + 1);
 }
 
-std::string_view Prefix(const char* qname) {
-  std::string_view n(qname);
+std::string_view Prefix(std::string_view n) {
   const std::size_t colon = n.find(':');
   return colon == std::string_view::npos ? std::string_view() : n.substr(0, colon);
 }
@@ -260,10 +291,10 @@ pugi::xml_node FindFeedbackElement(const pugi::xml_document& doc) {
 
 constexpr unsigned kParseOptions = pugi::parse_default | pugi::parse_embed_pcdata;
 
-// Parses `buffer` in place and returns <feedback>, or rejects.
-pugi::xml_node LoadFeedback(pugi::xml_document& doc, std::string& buffer, Warnings& warnings) {
-  // pugixml parses in place; keep a pristine copy only if a retry may need it.
-  const std::string original = buffer;
+// Parses `buffer`, a copy of `original`, in place and returns <feedback>,
+// or rejects. `original` stays untouched for a retry and for positions.
+pugi::xml_node LoadFeedback(pugi::xml_document& doc, std::string& buffer,
+                            std::string_view original, Warnings& warnings) {
   pugi::xml_parse_result result =
       doc.load_buffer_inplace(buffer.data(), buffer.size(), kParseOptions, pugi::encoding_utf8);
   pugi::xml_node root;
@@ -288,7 +319,7 @@ pugi::xml_node LoadFeedback(pugi::xml_document& doc, std::string& buffer, Warnin
     const std::string close = "</" + qname + ">";
     const std::size_t end = original.rfind(close);
     if (end != std::string::npos && end > start) {
-      buffer.assign(original, start, end + close.size() - start);
+      buffer.assign(original.substr(start, end + close.size() - start));
       pugi::xml_parse_result retry = doc.load_buffer_inplace(buffer.data(), buffer.size(),
                                                              kParseOptions, pugi::encoding_utf8);
       if (retry) {
@@ -311,6 +342,158 @@ pugi::xml_node LoadFeedback(pugi::xml_document& doc, std::string& buffer, Warnin
          "root element is <" + Printable(top ? top.name() : "", 60) + "> not <feedback>");
 }
 
+// ---- Content digest -------------------------------------------------------
+
+// Appends fields with a length prefix, so no two different field lists
+// serialise the same way.
+class Canon {
+ public:
+  void AddStr(std::string_view s) {
+    out_ += std::to_string(s.size());
+    out_ += ':';
+    out_ += s;
+  }
+  void AddOpt(const std::optional<std::string>& s) {
+    if (s) {
+      out_ += '+';
+      AddStr(*s);
+    } else {
+      out_ += '-';
+    }
+  }
+  void AddInt(std::int64_t v) { AddStr(std::to_string(v)); }
+  void Flush(Sha256& sha) {
+    sha.Update(out_);
+    out_.clear();
+  }
+  std::size_t size() const { return out_.size(); }
+
+ private:
+  std::string out_;
+};
+
+// ContentDigest of a report fed piece by piece: the header (metadata and
+// policy), then each record in order.
+class ContentDigester {
+ public:
+  void AddHeader(const model::Report& r) {
+    const auto& m = r.report_metadata;
+    c_.AddStr(m.org_name);
+    c_.AddStr(m.email);
+    c_.AddOpt(m.extra_contact_info);
+    c_.AddStr(m.report_id);
+    c_.AddInt(m.date_range.begin);
+    c_.AddInt(m.date_range.end);
+    c_.AddInt(static_cast<std::int64_t>(m.errors.size()));
+    for (const auto& e : m.errors) c_.AddStr(e);
+    c_.AddOpt(m.generator);
+    const auto& p = r.policy_published;
+    auto opt_enum = [&](auto v) {
+      c_.AddOpt(v ? std::optional<std::string>(model::ToString(*v)) : std::nullopt);
+    };
+    c_.AddStr(p.domain);
+    opt_enum(p.adkim);
+    opt_enum(p.aspf);
+    c_.AddStr(model::ToString(p.p));
+    opt_enum(p.sp);
+    opt_enum(p.np);
+    c_.AddOpt(p.pct ? std::optional<std::string>(std::to_string(*p.pct)) : std::nullopt);
+    c_.AddOpt(p.fo);
+    opt_enum(p.testing);
+    opt_enum(p.discovery_method);
+  }
+
+  void AddRecord(const model::Record& rec) {
+    c_.AddStr(rec.source_ip.ToString());
+    c_.AddInt(static_cast<std::int64_t>(rec.count));
+    const auto& pe = rec.policy_evaluated;
+    c_.AddStr(model::ToString(pe.disposition));
+    c_.AddStr(model::ToString(pe.dkim));
+    c_.AddStr(model::ToString(pe.spf));
+    c_.AddInt(static_cast<std::int64_t>(pe.reasons.size()));
+    for (const auto& reason : pe.reasons) {
+      c_.AddStr(model::ToString(reason.type));
+      c_.AddOpt(reason.comment);
+    }
+    c_.AddStr(rec.identifiers.header_from);
+    c_.AddOpt(rec.identifiers.envelope_from);
+    c_.AddOpt(rec.identifiers.envelope_to);
+    c_.AddInt(static_cast<std::int64_t>(rec.auth_results.dkim.size()));
+    for (const auto& d : rec.auth_results.dkim) {
+      c_.AddStr(d.domain);
+      c_.AddOpt(d.selector);
+      c_.AddStr(model::ToString(d.result));
+      c_.AddOpt(d.human_result);
+    }
+    c_.AddInt(static_cast<std::int64_t>(rec.auth_results.spf.size()));
+    for (const auto& sp : rec.auth_results.spf) {
+      c_.AddStr(sp.domain);
+      c_.AddStr(model::ToString(sp.scope));
+      c_.AddStr(model::ToString(sp.result));
+      c_.AddOpt(sp.human_result);
+    }
+    if (c_.size() > 64 * 1024) c_.Flush(engine_);
+  }
+
+  std::string Finish() {
+    c_.Flush(engine_);
+    return engine_.HexDigest();
+  }
+
+ private:
+  Sha256 engine_;
+  Canon c_;
+};
+
+// Hands the walk's output to the sink in batches, and keeps what the
+// summary needs: the count, the message total, the digest.
+class Emitter {
+ public:
+  // Records per OnRecords call.
+  static constexpr std::size_t kBatch = 1000;
+
+  explicit Emitter(ReportSink& sink) : sink_(sink) {}
+
+  void Header(const model::Report& header) {
+    digester_.AddHeader(header);
+    Check(sink_.OnHeader(header));
+  }
+  // A new record for the walk to fill; REQUIRES: Added() before the next.
+  model::Record& Next() { return batch_.emplace_back(); }
+  void Added() {
+    const model::Record& r = batch_.back();
+    digester_.AddRecord(r);
+    messages_ = model::SaturatingAdd(messages_, r.count);
+    ++records_;
+    if (batch_.size() >= kBatch) Flush();
+  }
+  ParseSummary Finish(Warnings& warnings) {
+    Flush();
+    ParseSummary out;
+    out.warnings = warnings.Take();
+    out.records = records_;
+    out.messages = messages_;
+    out.content_digest = digester_.Finish();
+    return out;
+  }
+
+ private:
+  static void Check(Status status) {
+    if (!status.ok()) throw SinkFailure{std::move(status)};
+  }
+  void Flush() {
+    if (batch_.empty()) return;
+    Check(sink_.OnRecords(batch_));
+    batch_.clear();
+  }
+
+  ReportSink& sink_;
+  ContentDigester digester_;
+  std::vector<model::Record> batch_;
+  std::uint64_t records_ = 0;
+  std::uint64_t messages_ = 0;
+};
+
 // ---- Step 4: the walk -------------------------------------------------------
 
 class Walker {
@@ -318,16 +501,26 @@ class Walker {
   Walker(const ParseLimits& limits, Warnings& warnings, std::string_view prefix)
       : limits_(limits), warnings_(warnings), prefix_(prefix) {}
 
-  model::Report Walk(pugi::xml_node feedback);
+  // Step 4 from <feedback> down: the report goes to `emit`. `feedback_qname`
+  // is <feedback>'s name as written, `xml_namespace` the value of its xmlns
+  // attribute for the prefix, `children` its element children, read whole
+  // (DomChildren) or in pieces (SplitDocument): size(), QName(k), Node(k)
+  // (valid until the next call) and Visit(want, f), which calls f(node) for
+  // each child k with want(k), in order.
+  template <typename Children>
+  void Walk(std::string_view feedback_qname, std::optional<std::string> xml_namespace,
+            Children& children, Emitter& emit);
 
  private:
   // True for an element named `local` in the report's namespace: no prefix,
   // or the same prefix as <feedback>. Vendor elements (<vendor:count>) are
   // never mistaken for report fields.
+  bool IsName(std::string_view qname, std::string_view local) const {
+    const std::string_view p = Prefix(qname);
+    return LocalName(qname) == local && (p.empty() || p == prefix_);
+  }
   bool Is(pugi::xml_node n, std::string_view local) const {
-    if (n.type() != pugi::node_element) return false;
-    const std::string_view p = Prefix(n.name());
-    return LocalName(n.name()) == local && (p.empty() || p == prefix_);
+    return n.type() == pugi::node_element && IsName(n.name(), local);
   }
   pugi::xml_node Child(pugi::xml_node parent, std::string_view local) const {
     for (pugi::xml_node n = parent.first_child(); n; n = n.next_sibling()) {
@@ -778,149 +971,323 @@ void Walker::ParseRecord(pugi::xml_node n, std::size_t index, model::Record& out
   }
 }
 
-model::Report Walker::Walk(pugi::xml_node feedback) {
-  model::Report report;
-  if (auto ns = feedback.attribute(prefix_.empty() ? "xmlns" : ("xmlns:" + prefix_).c_str())) {
-    report.xml_namespace = ns.value();
+template <typename Children>
+void Walker::Walk(std::string_view feedback_qname, std::optional<std::string> xml_namespace,
+                  Children& children, Emitter& emit) {
+  model::Report header;
+  header.xml_namespace = std::move(xml_namespace);
+  auto first = [&](std::string_view local) -> std::optional<std::size_t> {
+    for (std::size_t k = 0; k < children.size(); ++k) {
+      if (IsName(children.QName(k), local)) return k;
+    }
+    return std::nullopt;
+  };
+  // NoteUnknownChildren, over names rather than nodes.
+  for (std::size_t k = 0; k < children.size(); ++k) {
+    bool is_known = false;
+    for (std::string_view known : {"version", "report_metadata", "policy_published", "record",
+                                   "extension", "extensions"}) {
+      if (IsName(children.QName(k), known)) {
+        is_known = true;
+        break;
+      }
+    }
+    if (!is_known) {
+      warnings_.Add("unknown_element", "<" + std::string(children.QName(k)) + "> in <" +
+                                           std::string(feedback_qname) + "> was skipped");
+    }
   }
-  NoteUnknownChildren(feedback, {"version", "report_metadata", "policy_published", "record",
-                                 "extension", "extensions"});
-  report.version = OptionalText(feedback, "version");
+  if (std::optional<std::size_t> k = first("version")) {
+    header.version = OptionalTextOf(children.Node(*k), "version");
+  }
 
-  pugi::xml_node meta = Child(feedback, "report_metadata");
+  const std::optional<std::size_t> meta = first("report_metadata");
   if (!meta) Reject("missing_report_metadata", "the report has no report_metadata");
-  Metadata(meta, report.report_metadata);
+  Metadata(children.Node(*meta), header.report_metadata);
 
-  pugi::xml_node policy = Child(feedback, "policy_published");
+  const std::optional<std::size_t> policy = first("policy_published");
   if (!policy) Reject("missing_policy_published", "the report has no policy_published");
-  Policy(policy, report.policy_published);
+  Policy(children.Node(*policy), header.policy_published);
 
+  auto is_record = [&](std::size_t k) { return IsName(children.QName(k), "record"); };
   std::size_t count = 0;
-  ForEach(feedback, "record", [&](pugi::xml_node) { ++count; });
+  for (std::size_t k = 0; k < children.size(); ++k) count += is_record(k) ? 1 : 0;
   if (count == 0) Reject("no_records", "the report has no record");
   if (count > limits_.max_records) {
     RejectLimit("max_records", "the report has " + std::to_string(count) +
                                    " records, over max_records (" +
                                    std::to_string(limits_.max_records) + ")");
   }
-  report.records.resize(count);
+  emit.Header(header);
   std::size_t i = 0;
-  ForEach(feedback, "record", [&](pugi::xml_node r) {
-    ParseRecord(r, i, report.records[i]);
+  children.Visit(is_record, [&](pugi::xml_node r) {
+    ParseRecord(r, i, emit.Next());
+    emit.Added();
     ++i;
   });
-  return report;
 }
 
-// ---- Content digest -------------------------------------------------------
-
-// Appends fields with a length prefix, so no two different field lists
-// serialise the same way.
-class Canon {
+// <feedback>'s element children in a DOM of the whole document.
+class DomChildren {
  public:
-  void AddStr(std::string_view s) {
-    out_ += std::to_string(s.size());
-    out_ += ':';
-    out_ += s;
-  }
-  void AddOpt(const std::optional<std::string>& s) {
-    if (s) {
-      out_ += '+';
-      AddStr(*s);
-    } else {
-      out_ += '-';
+  explicit DomChildren(pugi::xml_node feedback) {
+    for (pugi::xml_node n = feedback.first_child(); n; n = n.next_sibling()) {
+      if (n.type() == pugi::node_element) nodes_.push_back(n);
     }
   }
-  void AddInt(std::int64_t v) { AddStr(std::to_string(v)); }
-  void Flush(Sha256& sha) {
-    sha.Update(out_);
-    out_.clear();
+  std::size_t size() const { return nodes_.size(); }
+  std::string_view QName(std::size_t k) const { return nodes_[k].name(); }
+  pugi::xml_node Node(std::size_t k) const { return nodes_[k]; }
+  template <typename Want, typename F>
+  void Visit(Want&& want, F&& f) const {
+    for (std::size_t k = 0; k < nodes_.size(); ++k) {
+      if (want(k)) f(nodes_[k]);
+    }
   }
-  std::size_t size() const { return out_.size(); }
 
  private:
-  std::string out_;
+  std::vector<pugi::xml_node> nodes_;
 };
 
-}  // namespace
+// <feedback>'s element children read from the outline (xml_scan.h), each
+// parsed when the walk asks for it; records a batch of about kBatchBytes at
+// a time. Throws SplitFailed when pugixml refuses a piece.
+class SplitDocument {
+ public:
+  static constexpr std::size_t kBatchBytes = 512 * 1024;
 
-Result<model::Report> ParseAggregateReport(std::string_view xml, const ParseLimits& limits) {
+  SplitDocument(const Prepared& doc, const ScannedFeedback& scan)
+      : doc_(doc), scan_(scan), parsed_(scan.children.size(), false) {}
+
+  std::size_t size() const { return scan_.children.size(); }
+  std::string_view QName(std::size_t k) const { return scan_.children[k].qname; }
+
+  pugi::xml_node Node(std::size_t k) {
+    Load(k, k);
+    return FirstElement();
+  }
+
+  template <typename Want, typename F>
+  void Visit(Want&& want, F&& f) {
+    const std::vector<ScannedElement>& c = scan_.children;
+    std::size_t k = 0;
+    while (k < c.size()) {
+      if (!want(k)) {
+        ++k;
+        continue;
+      }
+      // A batch from child k to the last wanted child within kBatchBytes;
+      // children in between that are not wanted are parsed and skipped.
+      std::size_t last = k;
+      for (std::size_t j = k + 1; j < c.size() && c[j].end - c[k].begin <= kBatchBytes; ++j) {
+        if (want(j)) last = j;
+      }
+      Load(k, last);
+      std::size_t j = k;
+      for (pugi::xml_node n = doc_dom_.first_child(); n; n = n.next_sibling()) {
+        if (n.type() != pugi::node_element) continue;
+        if (want(j)) f(n);
+        ++j;
+      }
+      k = last + 1;
+    }
+  }
+
+  // The value of <feedback>'s attribute `name`, if it has one.
+  std::optional<std::string> Attribute(const std::string& name) {
+    std::string tag = Utf8Of(
+        doc_, doc_.text.substr(scan_.start_tag_begin, scan_.start_tag_end - scan_.start_tag_begin));
+    // Closed on the spot, so that the start tag alone is a whole element.
+    if (!scan_.empty_element) tag.insert(tag.size() - 1, "/");
+    pugi::xml_document dom;
+    if (!dom.load_buffer_inplace(tag.data(), tag.size(), kParseOptions | pugi::parse_fragment,
+                                 pugi::encoding_utf8)) {
+      throw SplitFailed{};
+    }
+    pugi::xml_attribute a = dom.first_child().attribute(name.c_str());
+    if (!a) return std::nullopt;
+    return std::string(a.value());
+  }
+
+  // True when pugixml accepts every child the walk did not ask for (after
+  // a rejection, the children after the one that caused it).
+  bool RestParses() {
+    const std::vector<ScannedElement>& c = scan_.children;
+    for (std::size_t k = 0; k < c.size(); ++k) {
+      if (parsed_[k]) continue;
+      std::size_t last = k;
+      while (last + 1 < c.size() && !parsed_[last + 1] &&
+             c[last + 1].end - c[k].begin <= kBatchBytes) {
+        ++last;
+      }
+      try {
+        Load(k, last);
+      } catch (const SplitFailed&) {
+        return false;
+      }
+      k = last;
+    }
+    return true;
+  }
+
+ private:
+  // Parses children first..last (and what lies between them) as one
+  // fragment into doc_dom_.
+  void Load(std::size_t first, std::size_t last) {
+    const std::vector<ScannedElement>& c = scan_.children;
+    buffer_ = Utf8Of(doc_, doc_.text.substr(c[first].begin, c[last].end - c[first].begin));
+    const pugi::xml_parse_result result =
+        doc_dom_.load_buffer_inplace(buffer_.data(), buffer_.size(),
+                                     kParseOptions | pugi::parse_fragment, pugi::encoding_utf8);
+    if (!result) throw SplitFailed{};
+    // The fragment must hold exactly the children the outline found there.
+    std::size_t elements = 0;
+    for (pugi::xml_node n = doc_dom_.first_child(); n; n = n.next_sibling()) {
+      if (n.type() == pugi::node_element) ++elements;
+    }
+    if (elements != last - first + 1) throw SplitFailed{};
+    for (std::size_t k = first; k <= last; ++k) parsed_[k] = true;
+  }
+
+  pugi::xml_node FirstElement() const {
+    for (pugi::xml_node n = doc_dom_.first_child(); n; n = n.next_sibling()) {
+      if (n.type() == pugi::node_element) return n;
+    }
+    return {};
+  }
+
+  const Prepared& doc_;
+  const ScannedFeedback& scan_;
+  std::vector<bool> parsed_;
+  std::string buffer_;  // the piece doc_dom_ was parsed from, in place
+  pugi::xml_document doc_dom_;
+};
+
+// Step 3 and 4 for the whole document (see the top of this file).
+void WalkWholeDocument(const Prepared& prepared, const ParseLimits& limits, Warnings& warnings,
+                       Emitter& emit) {
+  std::string utf8;
+  std::string_view original = prepared.text;
+  if (prepared.cp1252) {
+    utf8 = Cp1252ToUtf8(prepared.text);
+    original = utf8;
+  }
+  std::string buffer(original);
+  pugi::xml_document doc;
+  pugi::xml_node feedback = LoadFeedback(doc, buffer, original, warnings);
+  const std::string_view prefix = Prefix(feedback.name());
+  Walker walker(limits, warnings, prefix);
+  std::optional<std::string> xml_namespace;
+  const std::string xmlns = prefix.empty() ? "xmlns" : "xmlns:" + std::string(prefix);
+  if (auto ns = feedback.attribute(xmlns.c_str())) xml_namespace = ns.value();
+  DomChildren children(feedback);
+  walker.Walk(feedback.name(), std::move(xml_namespace), children, emit);
+}
+
+// Steps 3 and 4 for a document in pieces. Returns false, having handed
+// nothing to `emit`, when the document cannot be split; throws SplitFailed
+// when it turns out not to be splittable after all, and ParseError only
+// when the whole document would have been parsed by pugixml.
+bool WalkSplitDocument(const Prepared& prepared, const ParseLimits& limits, Warnings& warnings,
+                       Emitter& emit) {
+  Result<ScannedFeedback> scan = ScanFeedback(prepared.text);
+  if (!scan.ok()) return false;
+  SplitDocument children(prepared, *scan);
+  const std::string_view prefix = Prefix(scan->qname);
+  Walker walker(limits, warnings, prefix);
+  try {
+    std::optional<std::string> xml_namespace =
+        children.Attribute(prefix.empty() ? "xmlns" : "xmlns:" + std::string(prefix));
+    walker.Walk(scan->qname, std::move(xml_namespace), children, emit);
+  } catch (const ParseError&) {
+    // The whole document's XML error comes first, if it has one.
+    if (!children.RestParses()) throw SplitFailed{};
+    throw;
+  }
+  // Every child was parsed by pugixml, as the whole document would have been.
+  if (!children.RestParses()) throw SplitFailed{};
+  return true;
+}
+
+// A sink that keeps the whole report.
+class CollectingSink : public ReportSink {
+ public:
+  Status OnHeader(const model::Report& header) override {
+    report = header;
+    return Status::Ok();
+  }
+  Status OnRecords(std::vector<model::Record>& records) override {
+    report.records.insert(report.records.end(), std::make_move_iterator(records.begin()),
+                          std::make_move_iterator(records.end()));
+    return Status::Ok();
+  }
+  model::Report report;
+};
+
+// Below this size a document is parsed whole: its DOM is a few megabytes,
+// and outlining it first would only cost time (the outline is a pass over
+// every byte of markup, a few percent of an import's CPU time).
+constexpr std::size_t kSplitFromBytes = 1024 * 1024;
+
+Result<ParseSummary> Parse(std::string_view xml, const ParseLimits& limits, ReportSink& sink,
+                           ReadAs how) {
   Warnings warnings;
   try {
-    std::string buffer = PrepareDocument(xml, warnings);
-    pugi::xml_document doc;
-    pugi::xml_node feedback = LoadFeedback(doc, buffer, warnings);
-    Walker walker(limits, warnings, Prefix(feedback.name()));
-    model::Report report = walker.Walk(feedback);
-    report.warnings = warnings.Take();
-    return report;
+    const Prepared prepared = PrepareDocument(xml, warnings);
+    if (how == ReadAs::kPiecesWhenPossible ||
+        (how == ReadAs::kDefault && prepared.text.size() >= kSplitFromBytes)) {
+      Warnings split_warnings = warnings;
+      Emitter emit(sink);
+      try {
+        if (WalkSplitDocument(prepared, limits, split_warnings, emit)) {
+          return emit.Finish(split_warnings);
+        }
+      } catch (const SplitFailed&) {
+        // Read whole below, with the warnings of steps 1 and 2 only; the
+        // sink starts over at OnHeader.
+      }
+    }
+    Emitter emit(sink);
+    WalkWholeDocument(prepared, limits, warnings, emit);
+    return emit.Finish(warnings);
   } catch (const ParseError& e) {
+    return e.status;
+  } catch (const SinkFailure& e) {
     return e.status;
   } catch (const std::bad_alloc&) {
     return Status::LimitExceeded("out_of_memory", "not enough memory to parse the report");
   }
 }
 
-std::string ContentDigest(const model::Report& r) {
-  Sha256 engine;
-  Canon c;
-  const auto& m = r.report_metadata;
-  c.AddStr(m.org_name);
-  c.AddStr(m.email);
-  c.AddOpt(m.extra_contact_info);
-  c.AddStr(m.report_id);
-  c.AddInt(m.date_range.begin);
-  c.AddInt(m.date_range.end);
-  c.AddInt(static_cast<std::int64_t>(m.errors.size()));
-  for (const auto& e : m.errors) c.AddStr(e);
-  c.AddOpt(m.generator);
-  const auto& p = r.policy_published;
-  auto opt_enum = [&](auto v) {
-    c.AddOpt(v ? std::optional<std::string>(model::ToString(*v)) : std::nullopt);
-  };
-  c.AddStr(p.domain);
-  opt_enum(p.adkim);
-  opt_enum(p.aspf);
-  c.AddStr(model::ToString(p.p));
-  opt_enum(p.sp);
-  opt_enum(p.np);
-  c.AddOpt(p.pct ? std::optional<std::string>(std::to_string(*p.pct)) : std::nullopt);
-  c.AddOpt(p.fo);
-  opt_enum(p.testing);
-  opt_enum(p.discovery_method);
-  for (const model::Record& rec : r.records) {
-    c.AddStr(rec.source_ip.ToString());
-    c.AddInt(static_cast<std::int64_t>(rec.count));
-    const auto& pe = rec.policy_evaluated;
-    c.AddStr(model::ToString(pe.disposition));
-    c.AddStr(model::ToString(pe.dkim));
-    c.AddStr(model::ToString(pe.spf));
-    c.AddInt(static_cast<std::int64_t>(pe.reasons.size()));
-    for (const auto& reason : pe.reasons) {
-      c.AddStr(model::ToString(reason.type));
-      c.AddOpt(reason.comment);
-    }
-    c.AddStr(rec.identifiers.header_from);
-    c.AddOpt(rec.identifiers.envelope_from);
-    c.AddOpt(rec.identifiers.envelope_to);
-    c.AddInt(static_cast<std::int64_t>(rec.auth_results.dkim.size()));
-    for (const auto& d : rec.auth_results.dkim) {
-      c.AddStr(d.domain);
-      c.AddOpt(d.selector);
-      c.AddStr(model::ToString(d.result));
-      c.AddOpt(d.human_result);
-    }
-    c.AddInt(static_cast<std::int64_t>(rec.auth_results.spf.size()));
-    for (const auto& s : rec.auth_results.spf) {
-      c.AddStr(s.domain);
-      c.AddStr(model::ToString(s.scope));
-      c.AddStr(model::ToString(s.result));
-      c.AddOpt(s.human_result);
-    }
-    if (c.size() > 64 * 1024) c.Flush(engine);
-  }
-  c.Flush(engine);
-  return engine.HexDigest();
+Result<model::Report> Collect(std::string_view xml, const ParseLimits& limits, ReadAs how) {
+  CollectingSink sink;
+  Result<ParseSummary> summary = Parse(xml, limits, sink, how);
+  if (!summary.ok()) return std::move(summary).status();
+  sink.report.warnings = std::move(summary->warnings);
+  return std::move(sink.report);
+}
+
+}  // namespace
+
+Result<model::Report> ParseAggregateReport(std::string_view xml, const ParseLimits& limits) {
+  return Collect(xml, limits, ReadAs::kDefault);
+}
+
+Result<ParseSummary> ParseAggregateReport(std::string_view xml, const ParseLimits& limits,
+                                          ReportSink& sink) {
+  return Parse(xml, limits, sink, ReadAs::kDefault);
+}
+
+Result<model::Report> ParseAggregateReportAs(std::string_view xml, const ParseLimits& limits,
+                                             ReadAs how) {
+  return Collect(xml, limits, how);
+}
+
+std::string ContentDigest(const model::Report& report) {
+  ContentDigester digester;
+  digester.AddHeader(report);
+  for (const model::Record& record : report.records) digester.AddRecord(record);
+  return digester.Finish();
 }
 
 }  // namespace dmarcwatch::ingest

@@ -97,6 +97,12 @@ std::uint64_t SaturatingAddOne(std::uint64_t v) {
   return v == std::numeric_limits<std::uint64_t>::max() ? v : v + 1;
 }
 
+std::uint64_t SaturatingMul(std::uint64_t a, std::uint64_t b) {
+  std::uint64_t product = 0;
+  return __builtin_mul_overflow(a, b, &product) ? std::numeric_limits<std::uint64_t>::max()
+                                                : product;
+}
+
 // Makes room for `n` bytes without ever reserving more than `cap`, so
 // geometric growth cannot take a buffer past limit + 1.
 // REQUIRES: n <= cap
@@ -105,6 +111,23 @@ void GrowTo(std::string& s, std::size_t n, std::uint64_t cap) {
   const std::uint64_t doubled = static_cast<std::uint64_t>(s.capacity()) * 2;
   s.reserve(
       static_cast<std::size_t>(std::min<std::uint64_t>(std::max<std::uint64_t>(doubled, n), cap)));
+}
+
+// Reserves room for output whose size a header declares (gzip ISIZE, a zip
+// entry's size): the declared size and one chunk, so that a declaration
+// that tells the truth costs no doubling (which overshoots by up to the
+// size) and no ShrinkIfWasteful copy (another copy of the whole payload)
+// for a payload of hundreds of megabytes. It is only a hint from the data:
+// never more than the budget allows (`cap`) or than the ratio limit lets
+// `compressed` bytes inflate to; a smaller declaration just means growing
+// as usual.
+void ReserveDeclared(std::string& s, std::uint64_t declared, std::uint64_t cap,
+                     std::uint64_t compressed, const UnpackLimits& limits) {
+  if (declared == 0) return;
+  const std::uint64_t by_ratio = std::max<std::uint64_t>(
+      limits.ratio_check_after_bytes, SaturatingMul(compressed, limits.max_inflate_ratio));
+  const std::uint64_t want = std::min({declared + kInflateChunk, cap, by_ratio});
+  if (want > s.capacity()) s.reserve(static_cast<std::size_t>(want));
 }
 
 // Gives back spare capacity when it is worth a copy: the payload is kept
@@ -235,6 +258,15 @@ Result<Inflated> Inflate(std::string_view in, PayloadKind kind, const UnpackLimi
   const std::uint64_t cap = SaturatingAddOne(budget.bytes);
   Inflated result;
   std::string& out = result.bytes;
+  if (gzip && in.size() >= 18) {
+    // ISIZE, the last four bytes (RFC 1952 §2.3.1): the size of the last
+    // member's data mod 2^32, which is all of it for the usual one member.
+    std::uint64_t isize = 0;
+    for (std::size_t k = 0; k < 4; ++k) {
+      isize |= std::uint64_t{static_cast<unsigned char>(in[in.size() - 4 + k])} << (8 * k);
+    }
+    ReserveDeclared(out, isize, cap, in.size(), limits);
+  }
   std::size_t used = 0;
   std::size_t fed = 0;  // bytes of `in` handed to zlib so far
   for (;;) {
@@ -425,6 +457,10 @@ EntryRead ReadEntry(archive* a, archive_entry* entry, std::uint64_t archive_size
     return result;
   }
   const std::uint64_t cap = SaturatingAddOne(budget.bytes);
+  if (archive_entry_size_is_set(entry) != 0 && archive_entry_size(entry) > 0) {
+    ReserveDeclared(*out, static_cast<std::uint64_t>(archive_entry_size(entry)), cap,
+                    archive_size, limits);
+  }
   std::size_t used = 0;
   for (;;) {
     const std::size_t room = static_cast<std::size_t>(

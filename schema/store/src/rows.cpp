@@ -121,14 +121,14 @@ void EncodeSpf(const std::vector<model::SpfAuthResult>& results, std::string& ou
   out += ']';
 }
 
+}  // namespace
+
 std::string EncodeWarnings(const std::vector<model::ParseWarning>& warnings) {
   std::vector<JsonRow> rows;
   rows.reserve(warnings.size());
   for (const model::ParseWarning& w : warnings) rows.push_back({w.code, w.detail});
   return EncodeRows(rows);
 }
-
-}  // namespace
 
 std::int64_t StoredCount(std::uint64_t count) {
   return count > static_cast<std::uint64_t>(kMaxStored) ? kMaxStored
@@ -155,7 +155,11 @@ const char* FindNulField(const model::Report& report) {
   if (HasNul(v.message_id)) return "message_id";
   if (HasNul(v.mailbox_uid)) return "mailbox_uid";
   if (HasNul(v.sha256_raw)) return "sha256_raw";
-  for (const model::Record& r : report.records) {
+  return FindNulField(report.records);
+}
+
+const char* FindNulField(const std::vector<model::Record>& records) {
+  for (const model::Record& r : records) {
     if (HasNul(r.identifiers.header_from)) return "header_from";
     if (HasNul(r.identifiers.envelope_from)) return "envelope_from";
     if (HasNul(r.identifiers.envelope_to)) return "envelope_to";
@@ -212,12 +216,17 @@ ReportRowData ToReportRow(std::int64_t input_id, const model::Report& report,
 
 void FillRecordRows(std::int64_t report_row_id, const model::Report& report,
                     std::vector<RecordRowData>& rows) {
-  rows.resize(report.records.size());
-  for (std::size_t i = 0; i < report.records.size(); ++i) {
-    const model::Record& r = report.records[i];
+  FillRecordRows(report_row_id, 0, report.records, rows);
+}
+
+void FillRecordRows(std::int64_t report_row_id, std::size_t first_index,
+                    const std::vector<model::Record>& records, std::vector<RecordRowData>& rows) {
+  rows.resize(records.size());
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    const model::Record& r = records[i];
     RecordRowData& row = rows[i];
     row.report_row_id = report_row_id;
-    row.row_index = static_cast<std::int64_t>(i);
+    row.row_index = static_cast<std::int64_t>(first_index + i);
     row.source_ip = r.source_ip.ToString();
     row.count = StoredCount(r.count);
     row.disposition = model::ToString(r.policy_evaluated.disposition);

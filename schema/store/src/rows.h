@@ -403,6 +403,11 @@ std::int64_t StoredCount(std::uint64_t count);
 // stored in a plain text column, or nullptr. Poco's SQLite extractor reads
 // text as a C string, so such a value would come back cut short.
 const char* FindNulField(const model::Report& report);
+// The same for records alone.
+const char* FindNulField(const std::vector<model::Record>& records);
+
+// reports.warnings: the report's warnings as JSON text.
+std::string EncodeWarnings(const std::vector<model::ParseWarning>& warnings);
 
 ReportRowData ToReportRow(std::int64_t input_id, const model::Report& report,
                           const std::string& content_digest,
@@ -411,6 +416,10 @@ ReportRowData ToReportRow(std::int64_t input_id, const model::Report& report,
 // that the strings' buffers are reused from one report to the next.
 void FillRecordRows(std::int64_t report_row_id, const model::Report& report,
                     std::vector<RecordRowData>& rows);
+// The same for records of a report from its record number `first_index`
+// on (row_index counts from there), for a report saved in batches.
+void FillRecordRows(std::int64_t report_row_id, std::size_t first_index,
+                    const std::vector<model::Record>& records, std::vector<RecordRowData>& rows);
 
 // The list view of a report row.
 ReportRow ToReportRow(const ReportListRowData& row);

@@ -320,30 +320,85 @@ std::optional<std::int64_t> Store::Impl::InsertReport() {
   return new_report_id;
 }
 
+namespace {
+
+using Impl = internal::Access::Impl;
+
+// Fills the record rows of `records`, record numbers from `first_index` on,
+// with their analysis (parallel to them, or null) and inserts them.
+// REQUIRES: an open write transaction; records not empty (a vector binding
+// must not be).
+void InsertRecordRows(Impl& i, std::int64_t report_row_id, std::size_t first_index,
+                      const std::vector<model::Record>& records,
+                      const model::ReportAnalysis* analysis) {
+  FillRecordRows(report_row_id, first_index, records, i.record_rows);
+  if (analysis != nullptr) {
+    for (std::size_t k = 0; k < i.record_rows.size(); ++k) {
+      ApplyAnalysis(analysis->records[k], i.record_rows[k]);
+    }
+    i.AssignSignatures(i.record_rows);
+  }
+  Impl::Statements& s = i.Prepared();
+  if (!s.insert_records) {
+    s.insert_records.emplace(i.session);
+    *s.insert_records << i.dialect.Sql("INSERT INTO records (" + ColumnList<RecordRowData>() +
+                                       ") VALUES (" + PlaceholderList<RecordRowData>() + ")"),
+        use(i.record_rows);
+  }
+  s.insert_records->execute();
+}
+
+void RecordFingerprint(Impl& i, std::int64_t report_row_id, const std::string& fingerprint) {
+  i.session << i.dialect.Sql("UPDATE reports SET analysis_fingerprint = ? WHERE id = ?"),
+      bind(fingerprint), bind(report_row_id), now;
+}
+
+// The report's key (org_name, report_id, lower-cased domain, range) into
+// the variables find_report_key is bound to.
+void SetReportKey(Impl& i, const model::Report& report) {
+  const model::ReportMetadata& m = report.report_metadata;
+  i.key_org_name = m.org_name;
+  i.key_report_id = m.report_id;
+  i.key_domain = model::AsciiLower(report.policy_published.domain);
+  i.key_begin = m.date_range.begin;
+  i.key_end = m.date_range.end;
+}
+
+// PostgreSQL: writers of the same key take turns, so that of two processes
+// saving different content for one key at once, the second sees the first
+// copy and stores a conflict, not a second "first" copy. Released at commit
+// or rollback. REQUIRES: an open write transaction; SetReportKey.
+void LockReportKey(Impl& i) {
+  if (i.dialect.transaction_lock.empty()) return;
+  std::int64_t key = AdvisoryLockKey("dmarcwatch report\n" + i.key_org_name + "\n" +
+                                     i.key_report_id + "\n" + i.key_domain + "\n" +
+                                     std::to_string(i.key_begin) + "\n" +
+                                     std::to_string(i.key_end));
+  i.session << i.dialect.Sql(i.dialect.transaction_lock), use(key), now;
+}
+
+// The stored reports with the key set by SetReportKey, oldest first, into
+// found_report_ids and found_report_digests.
+void FindReportKey(Impl& i) {
+  i.found_report_ids.clear();  // Poco appends to extraction vectors
+  i.found_report_digests.clear();
+  i.Prepared().find_report_key.execute();
+}
+
+Status NulInText(const char* field) {
+  return Status::InvalidInput("nul_in_text", std::string("the report's ") + field +
+                                                 " holds a NUL byte, which cannot be stored");
+}
+
+}  // namespace
+
 void Store::Impl::InsertRecords(std::int64_t report_row_id, const model::Report& report,
                                 const model::ReportAnalysis* analysis) {
   // Recorded first: a report without records is analysed too, and must not
   // be offered for analysis again.
-  if (analysis != nullptr) {
-    session << dialect.Sql("UPDATE reports SET analysis_fingerprint = ? WHERE id = ?"),
-        bind(analysis->fingerprint), bind(report_row_id), now;
-  }
-  if (report.records.empty()) return;  // a vector binding must not be empty
-  FillRecordRows(report_row_id, report, record_rows);
-  if (analysis != nullptr) {
-    for (std::size_t k = 0; k < record_rows.size(); ++k) {
-      ApplyAnalysis(analysis->records[k], record_rows[k]);
-    }
-    AssignSignatures(record_rows);
-  }
-  Statements& s = Prepared();
-  if (!s.insert_records) {
-    s.insert_records.emplace(session);
-    *s.insert_records << dialect.Sql("INSERT INTO records (" + ColumnList<RecordRowData>() +
-                                     ") VALUES (" + PlaceholderList<RecordRowData>() + ")"),
-        use(record_rows);
-  }
-  s.insert_records->execute();
+  if (analysis != nullptr) RecordFingerprint(*this, report_row_id, analysis->fingerprint);
+  if (report.records.empty()) return;
+  InsertRecordRows(*this, report_row_id, 0, report.records, analysis);
 }
 
 void Store::Impl::ReleaseRecordRows() {
@@ -439,7 +494,9 @@ Result<std::int64_t> Store::PutInput(const InputRecord& input) {
     // DO NOTHING, then look again: another writer may have stored the same
     // bytes between the two statements, and then its row is ours too.
     s.insert_input.execute();
-    row.raw.clear();  // the compressed bytes are not kept between calls
+    // The compressed bytes are not kept between calls: Nullable::clear()
+    // would only mark them null and keep the buffer.
+    row.raw = Poco::Nullable<Poco::Data::BLOB>();
     if (s.find_input.execute() > 0) return i.found_input_id;
     return Status::Internal("input " + model::Printable(input.sha256) +
                             " was neither inserted nor found");
@@ -454,24 +511,13 @@ Result<SaveResult> Store::SaveReport(std::int64_t input_id, const model::Report&
     if (analysis != nullptr && analysis->records.size() != report.records.size()) {
       return Status::Internal("the analysis does not match the report's records");
     }
-    if (const char* field = FindNulField(report)) {
-      return Status::InvalidInput("nul_in_text", std::string("the report's ") + field +
-                                                     " holds a NUL byte, which cannot be stored");
-    }
-    Impl::Statements& s = i.Prepared();
-    const model::ReportMetadata& m = report.report_metadata;
-    i.key_org_name = m.org_name;
-    i.key_report_id = m.report_id;
-    i.key_domain = model::AsciiLower(report.policy_published.domain);
-    i.key_begin = m.date_range.begin;
-    i.key_end = m.date_range.end;
+    if (const char* field = FindNulField(report)) return NulInText(field);
+    SetReportKey(i, report);
 
     // Looks the key up; the same content is a duplicate, other content a
     // conflict with the first copy.
     auto lookup = [&]() -> std::optional<SaveResult> {
-      i.found_report_ids.clear();  // Poco appends to extraction vectors
-      i.found_report_digests.clear();
-      s.find_report_key.execute();
+      FindReportKey(i);
       for (std::size_t k = 0; k < i.found_report_ids.size(); ++k) {
         if (i.found_report_digests[k] == content_digest) {
           return SaveResult{SaveKind::kDuplicate, i.found_report_ids[k], std::nullopt};
@@ -481,17 +527,7 @@ Result<SaveResult> Store::SaveReport(std::int64_t input_id, const model::Report&
     };
 
     Impl::WriteTransaction tx(i);
-    if (!i.dialect.transaction_lock.empty()) {
-      // PostgreSQL: writers of the same key take turns, so that of two
-      // processes saving different content for one key at once, the second
-      // sees the first copy and stores a conflict, not a second "first"
-      // copy. Released at commit or rollback.
-      std::int64_t key = AdvisoryLockKey("dmarcwatch report\n" + i.key_org_name + "\n" +
-                                         i.key_report_id + "\n" + i.key_domain + "\n" +
-                                         std::to_string(i.key_begin) + "\n" +
-                                         std::to_string(i.key_end));
-      i.session << i.dialect.Sql(i.dialect.transaction_lock), use(key), now;
-    }
+    LockReportKey(i);
     if (std::optional<SaveResult> duplicate = lookup()) return *duplicate;  // tx rolls back
     std::optional<std::int64_t> first_copy;
     if (!i.found_report_ids.empty()) first_copy = i.found_report_ids.front();
@@ -508,13 +544,160 @@ Result<SaveResult> Store::SaveReport(std::int64_t input_id, const model::Report&
     i.InsertRecords(*id, report, analysis);
     // A conflicting copy is kept but never counted: the first copy is.
     if (analysis != nullptr && !first_copy) {
-      i.AddToRollups(i.key_domain, model::DayNumber(m.date_range.begin), m.org_name, i.record_rows,
-                     +1);
+      i.AddToRollups(i.key_domain, model::DayNumber(report.report_metadata.date_range.begin),
+                     report.report_metadata.org_name, i.record_rows, +1);
     }
     tx.Commit();
     i.ReleaseRecordRows();
     return SaveResult{first_copy ? SaveKind::kConflict : SaveKind::kNew, *id, first_copy};
   });
+}
+
+// ---- A report in batches ----------------------------------------------------
+//
+// The report row goes in first, with the columns only the end knows
+// (content_sha256, record and message counts, warnings) empty, and is
+// completed by Finish. Rollups are added batch by batch: a rollup row is a
+// sum, so the batches add up to what the whole report adds (the first row
+// of a path in the report is still the one whose kind and name a new
+// rollup_daily row takes). A report whose key is stored already is either
+// a duplicate, rolled back at Finish, or a conflicting copy, which is
+// never counted: its batches add no rollups either way.
+
+struct ReportWriter::State {
+  explicit State(Impl& impl) : i(impl) {}
+
+  // After a failure nothing of the report is written, and every later call
+  // returns `failure`.
+  void Fail(const Status& status) {
+    failure = status;
+    tx.reset();
+    i.ReleaseRecordRows();
+  }
+
+  Impl& i;
+  std::optional<Impl::WriteTransaction> tx;  // open from BeginReport to Finish
+  Status failure;
+  std::int64_t report_row_id = 0;
+  std::optional<std::int64_t> first_copy;
+  // The stored reports with the same key: the ids and content digests.
+  std::vector<std::int64_t> found_ids;
+  std::vector<std::string> found_digests;
+  std::string domain;  // lower-cased
+  std::string reporter;
+  std::int64_t day = 0;
+  std::size_t records = 0;
+  std::uint64_t messages = 0;
+  std::optional<bool> analysed;  // known at the first batch
+};
+
+ReportWriter::ReportWriter(std::unique_ptr<State> state) : state_(std::move(state)) {}
+
+ReportWriter::~ReportWriter() {
+  if (state_ && state_->tx) {
+    state_->tx.reset();  // rolls back
+    state_->i.ReleaseRecordRows();
+  }
+}
+
+Result<std::unique_ptr<ReportWriter>> Store::BeginReport(std::int64_t input_id,
+                                                         const model::Report& header,
+                                                         model::UnixTime now_time) {
+  Impl& i = *impl_;
+  auto state = std::make_unique<ReportWriter::State>(i);
+  ReportWriter::State& w = *state;
+  const Status begun = i.RunRetrying("save_report", [&]() -> Status {
+    w.tx.reset();  // the transaction of an attempt that failed
+    model::Report bare = header;
+    bare.records.clear();
+    bare.warnings.clear();
+    if (const char* field = FindNulField(bare)) return NulInText(field);
+    SetReportKey(i, bare);
+    w.tx.emplace(i);
+    LockReportKey(i);
+    FindReportKey(i);
+    w.found_ids = i.found_report_ids;
+    w.found_digests = i.found_report_digests;
+    w.first_copy.reset();
+    if (!w.found_ids.empty()) w.first_copy = w.found_ids.front();
+    i.report_row = ToReportRow(input_id, bare, "", w.first_copy, now_time);
+    const std::optional<std::int64_t> id = i.InsertReport();
+    if (!id) {
+      return Status::Unavailable("concurrent_write",
+                                 "the report was being written by another process; retry");
+    }
+    w.report_row_id = *id;
+    w.domain = i.key_domain;
+    w.reporter = bare.report_metadata.org_name;
+    w.day = model::DayNumber(bare.report_metadata.date_range.begin);
+    return Status::Ok();
+  });
+  if (!begun.ok()) {
+    w.tx.reset();
+    return begun;
+  }
+  return std::unique_ptr<ReportWriter>(new ReportWriter(std::move(state)));
+}
+
+Status ReportWriter::AddRecords(const std::vector<model::Record>& records,
+                                const model::ReportAnalysis* analysis) {
+  State& w = *state_;
+  if (!w.failure.ok()) return w.failure;
+  if (!w.tx) return Status::Internal("the report was finished already");
+  if (records.empty()) return Status::Ok();
+  Impl& i = w.i;
+  const Status added = i.Run("save_report", [&]() -> Status {
+    if (analysis != nullptr && analysis->records.size() != records.size()) {
+      return Status::Internal("the analysis does not match the report's records");
+    }
+    if (w.analysed && *w.analysed != (analysis != nullptr)) {
+      return Status::Internal("a report's records came with and without analysis");
+    }
+    if (const char* field = FindNulField(records)) return NulInText(field);
+    if (!w.analysed) {
+      w.analysed = analysis != nullptr;
+      if (analysis != nullptr) RecordFingerprint(i, w.report_row_id, analysis->fingerprint);
+    }
+    InsertRecordRows(i, w.report_row_id, w.records, records, analysis);
+    if (analysis != nullptr && !w.first_copy) {
+      i.AddToRollups(w.domain, w.day, w.reporter, i.record_rows, +1);
+    }
+    w.records += records.size();
+    for (const model::Record& r : records) w.messages = model::SaturatingAdd(w.messages, r.count);
+    return Status::Ok();
+  });
+  if (!added.ok()) w.Fail(added);
+  return added;
+}
+
+Result<SaveResult> ReportWriter::Finish(const std::string& content_digest,
+                                        const std::vector<model::ParseWarning>& warnings) {
+  State& w = *state_;
+  if (!w.failure.ok()) return w.failure;
+  if (!w.tx) return Status::Internal("the report was finished already");
+  Impl& i = w.i;
+  Result<SaveResult> result = i.Run("save_report", [&]() -> Result<SaveResult> {
+    for (std::size_t k = 0; k < w.found_ids.size(); ++k) {
+      if (w.found_digests[k] == content_digest) {
+        w.tx.reset();  // rolls back: the same report is stored
+        i.ReleaseRecordRows();
+        return SaveResult{SaveKind::kDuplicate, w.found_ids[k], std::nullopt};
+      }
+    }
+    i.session << i.dialect.Sql(
+        "UPDATE reports SET content_sha256 = ?, record_count = ?, message_count = ?, "
+        "warnings = ?, warning_count = ? WHERE id = ?"),
+        bind(content_digest), bind(StoredCount(w.records)), bind(StoredCount(w.messages)),
+        bind(EncodeWarnings(warnings)), bind(StoredCount(warnings.size())), bind(w.report_row_id),
+        now;
+    w.tx->Commit();
+    w.tx.reset();
+    i.ReleaseRecordRows();
+    return SaveResult{w.first_copy ? SaveKind::kConflict : SaveKind::kNew, w.report_row_id,
+                      w.first_copy};
+  });
+  if (!result.ok()) w.Fail(result.status());
+  return result;
 }
 
 Status Store::SaveReject(std::optional<std::int64_t> input_id, const RejectRecord& reject,

@@ -5,7 +5,16 @@
 
 #include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
 #include <string>
+#include <vector>
+
+#include "dmarcwatch/ingest/unpack.h"
+#include "parse_internal.h"  // private to ingest; the test binary has ingest/src on its path
+#include "xml_scan.h"
 
 namespace ingest = dmarcwatch::ingest;
 namespace model = dmarcwatch::model;
@@ -54,6 +63,33 @@ bool HasWarning(const model::Report& r, const std::string& code) {
     if (w.code == code) return true;
   }
   return false;
+}
+
+// Everything a parse returned, as one comparable line: the status, or the
+// content digest (metadata, policy, records) with what it leaves out.
+std::string Describe(const dmarcwatch::Result<model::Report>& r) {
+  if (!r.ok()) {
+    return std::string(dmarcwatch::StatusCodeName(r.status().code())) + " " + r.status().reason() +
+           ": " + r.status().message();
+  }
+  std::string out = "ok " + ingest::ContentDigest(*r) +
+                    " records=" + std::to_string(r->records.size()) +
+                    " version=" + (r->version ? "+" + *r->version : "-") +
+                    " ns=" + (r->xml_namespace ? "+" + *r->xml_namespace : "-");
+  for (const auto& w : r->warnings) out += " [" + w.code + "|" + w.detail + "]";
+  return out;
+}
+
+// A parse in pieces and a whole parse of the same bytes must agree, and
+// the default way (by size) with both.
+void ExpectSameAsWhole(const std::string& xml, const std::string& what,
+                       const ingest::ParseLimits& limits = {}) {
+  const std::string split = Describe(
+      ingest::ParseAggregateReportAs(xml, limits, ingest::ReadAs::kPiecesWhenPossible));
+  const std::string whole =
+      Describe(ingest::ParseAggregateReportAs(xml, limits, ingest::ReadAs::kWhole));
+  BOOST_TEST(Describe(ingest::ParseAggregateReport(xml, limits)) == whole, what);
+  BOOST_TEST(split == whole, what << "\n  split: " << split << "\n  whole: " << whole);
 }
 
 std::string Replace(std::string s, const std::string& from, const std::string& to) {
@@ -411,6 +447,224 @@ BOOST_AUTO_TEST_CASE(entities_for_markup_are_decoded_once_and_never_expanded_fur
   auto r = Parse(d.str());
   BOOST_REQUIRE(r.ok());
   BOOST_TEST(r->report_metadata.org_name == "&lt;b&gt;");
+}
+
+// ---- Parsing in pieces ------------------------------------------------------
+
+namespace {
+
+std::string ManyRecords(const Doc& d, int n) {
+  std::string out = d.decl + d.root_open + d.version + d.metadata + d.policy;
+  for (int i = 0; i < n; ++i) {
+    out += Replace(d.records, "<count>7</count>", "<count>" + std::to_string(i + 1) + "</count>");
+    if (i % 97 == 0) out += "\n<!-- <record> -->\n<extension><x>1</x></extension>";
+  }
+  return out + d.root_close;
+}
+
+// The documents the corpus holds, unpacked to their XML.
+std::vector<std::string> CorpusDocuments() {
+  std::vector<std::string> out;
+  for (const char* dir : {"aggregate", "malformed"}) {
+    std::vector<std::filesystem::path> files;
+    for (const auto& e : std::filesystem::directory_iterator(std::string(DMARC_CORPUS_DIR) + "/" +
+                                                             dir)) {
+      files.push_back(e.path());
+    }
+    std::sort(files.begin(), files.end());
+    for (const auto& f : files) {
+      std::ifstream in(f, std::ios::binary);
+      std::stringstream bytes;
+      bytes << in.rdbuf();
+      ingest::Unpacked u = ingest::Unpack(bytes.str(), f.filename().string(), {});
+      for (auto& p : u.reports) out.push_back(std::move(p.bytes));
+    }
+  }
+  return out;
+}
+
+class CountingSink : public ingest::ReportSink {
+ public:
+  dmarcwatch::Status OnHeader(const model::Report& h) override {
+    ++headers;
+    header = h;
+    records.clear();
+    return dmarcwatch::Status::Ok();
+  }
+  dmarcwatch::Status OnRecords(std::vector<model::Record>& batch) override {
+    ++batches;
+    for (auto& r : batch) records.push_back(std::move(r));
+    if (fail_after_batches != 0 && batches >= fail_after_batches) {
+      return dmarcwatch::Status::Unavailable("database_locked", "the sink is full");
+    }
+    return dmarcwatch::Status::Ok();
+  }
+  int headers = 0;
+  int batches = 0;
+  int fail_after_batches = 0;
+  model::Report header;
+  std::vector<model::Record> records;
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_report_read_in_pieces_is_the_report_read_whole) {
+  Doc d;
+  // Over 512 KiB, so several batches of records, with other elements and
+  // comments between them.
+  ExpectSameAsWhole(ManyRecords(d, 3000), "3000 records");
+  Doc ns;
+  ns.root_open = "<feedback xmlns=\"urn:ietf:params:xml:ns:dmarc-2.0\" xmlns:v=\"urn:v\">";
+  ns.records = Replace(ns.records, "</record>", "<v:score>1</v:score></record>");
+  ExpectSameAsWhole(ManyRecords(ns, 1200), "namespaced, vendor elements");
+  Doc latin;
+  latin.decl = "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>";
+  latin.metadata = Replace(latin.metadata, "google.com</org_name>", "M\xFCller</org_name>");
+  latin.records = Replace(latin.records, "<selector>s1", "<selector>s\xE9l");
+  ExpectSameAsWhole(ManyRecords(latin, 1500), "windows-1252, re-encoded in pieces");
+}
+
+BOOST_AUTO_TEST_CASE(errors_read_in_pieces_are_the_errors_read_whole) {
+  Doc d;
+  const std::string big = ManyRecords(d, 2500);
+  ingest::ParseLimits limits;
+  limits.max_records = 2000;
+  ExpectSameAsWhole(big, "over max_records", limits);
+  // A bad value in the first record and broken XML in a late one: the XML
+  // error wins, as it does for the whole document.
+  std::string late = Replace(big, "192.0.2.1", "192.0.2.300");
+  late.replace(late.rfind("</identifiers>"), 14, "</identifier>");
+  ExpectSameAsWhole(late, "bad ip early, bad XML late");
+  BOOST_TEST(Describe(ingest::ParseAggregateReport(late, {})).find("xml_malformed") !=
+             std::string::npos);
+  std::string late_value = big;
+  late_value.replace(late_value.rfind("<count>"), 7, "<count>x");
+  ExpectSameAsWhole(late_value, "a bad count in the last record");
+  for (const BadCase& c : BadCases()) ExpectSameAsWhole(c.xml, c.name, limits);
+}
+
+BOOST_AUTO_TEST_CASE(repaired_documents_are_read_whole_with_the_same_warnings) {
+  Doc d;
+  ExpectSameAsWhole("<wrapper>" + d.str() + "</wrapper>", "closed wrapper");
+  ExpectSameAsWhole("<?xml version=\"1.0\"?><xs:schema>" + d.str(), "unclosed wrapper");
+  ExpectSameAsWhole(d.str() + std::string("\n\0\x01garbage<oops", 14), "junk after");
+  ExpectSameAsWhole(d.str() + "trailing text", "text after");
+  ExpectSameAsWhole("<?xml version=\"1.0\"?>text<feedback>" + d.version + d.metadata + d.policy +
+                        d.records + "</feedback>",
+                    "text before");
+  ExpectSameAsWhole("<a/>" + d.str(), "an element before");
+}
+
+BOOST_AUTO_TEST_CASE(mutated_corpus_documents_parse_the_same_in_pieces_and_whole) {
+  // Every corpus document, then each with random damage: truncation, a
+  // byte deleted or changed, markup inserted (comments and CDATA holding
+  // <record>, stray tags, quotes, NUL, invalid UTF-8), a value replaced, an
+  // element removed or repeated. Most of the damage still leaves a
+  // document the outline accepts, so both ways of reading are exercised.
+  const std::vector<std::string> tokens = {
+      "<", ">", "</", "/>", "\"", "'", "<!--", "-->", "<![CDATA[", "]]>", "<?x ?>",
+      "<record>", "</record>", "<d:record>", "<!-- <record> -->", "<![CDATA[</record>]]>",
+      "&amp;", std::string(1, '\0'), "\xC3", "\xE9", " ", "<feedback>", "</feedback>", "=",
+      "<v:count>5</v:count>", "<extension/>", "<?xml version='1.0'?>", "<x a='>'/>", "\r\n"};
+  const std::vector<std::string> values = {
+      "", " ", "x", "-1", "0", "+7", "18446744073709551616", "9223372036854775807", "PASS",
+      " pass ", "Fail", "hardfail", "quarantine", "300.1.1.1", "2001:db8::1", "&lt;b&gt;",
+      "&#65;", "<![CDATA[pass]]>", "<!-- c -->pass", std::string(1100, 'a'),
+      std::string(260, 'd') + ".com", "\xC3\xA9", "\xE9", "1718323200", "r", "S", "y"};
+  std::mt19937 rng(20240611);
+  int documents = 0, mutations = 0, outlined = 0;
+  auto check = [&](const std::string& x, const std::string& what) {
+    ++mutations;
+    if (ingest::ScanFeedback(x).ok()) ++outlined;
+    ExpectSameAsWhole(x, what);
+  };
+  for (const std::string& doc : CorpusDocuments()) {
+    ++documents;
+    const std::string name = "corpus document " + std::to_string(documents);
+    check(doc, name);
+    for (int m = 0; m < 150; ++m) {
+      std::string x = doc;
+      const std::size_t at = x.empty() ? 0 : rng() % x.size();
+      const std::size_t open = x.find('<', at);
+      const std::size_t close = open == std::string::npos ? open : x.find('>', open);
+      const unsigned kind = rng() % 8;
+      switch (kind) {
+        case 0: x.resize(at); break;
+        case 1: if (!x.empty()) x.erase(at, 1); break;
+        case 2: x.insert(at, tokens[rng() % tokens.size()]); break;
+        case 3: if (!x.empty()) x[at] = tokens[rng() % tokens.size()][0]; break;
+        case 4: {  // the text after a tag
+          if (close == std::string::npos) break;
+          const std::size_t end = x.find('<', close);
+          if (end == std::string::npos) break;
+          x.replace(close + 1, end - close - 1, values[rng() % values.size()]);
+          break;
+        }
+        case 5:    // an element removed
+        case 6: {  // or repeated
+          if (close == std::string::npos || x[open + 1] == '/' || x[open + 1] == '!' ||
+              x[open + 1] == '?') {
+            break;
+          }
+          std::size_t name_end = open + 1;
+          while (name_end < close && x[name_end] != ' ' && x[name_end] != '>' &&
+                 x[name_end] != '/') {
+            ++name_end;
+          }
+          const std::string end_tag = "</" + x.substr(open + 1, name_end - open - 1) + ">";
+          const std::size_t end = x.find(end_tag, close);
+          if (end == std::string::npos) break;
+          const std::string element = x.substr(open, end + end_tag.size() - open);
+          if (kind == 5) {
+            x.erase(open, element.size());
+          } else {
+            x.insert(open, element);
+          }
+          break;
+        }
+        default: {
+          const std::size_t len = std::min<std::size_t>(x.size() - at, rng() % 200);
+          x.insert(rng() % (x.size() + 1), x.substr(at, len));
+        }
+      }
+      check(x, name + " mutation " + std::to_string(m));
+    }
+  }
+  BOOST_TEST(documents > 40);
+  BOOST_TEST_MESSAGE(mutations << " documents, " << outlined << " read in pieces");
+  BOOST_TEST(outlined * 4 > mutations);
+}
+
+BOOST_AUTO_TEST_CASE(the_sink_gets_the_header_then_the_records_in_batches) {
+  Doc d;
+  const std::string xml = ManyRecords(d, 2500);
+  BOOST_REQUIRE(xml.size() > 1024 * 1024);  // read in pieces by default
+  CountingSink sink;
+  auto summary = ingest::ParseAggregateReport(xml, {}, sink);
+  BOOST_REQUIRE_MESSAGE(summary.ok(), (summary.ok() ? std::string() : summary.status().ToString()));
+  auto whole = ingest::ParseAggregateReportAs(xml, {}, ingest::ReadAs::kWhole);
+  BOOST_REQUIRE(whole.ok());
+  BOOST_TEST(sink.headers == 1);
+  BOOST_TEST(sink.batches == 3);
+  BOOST_TEST(sink.header.records.empty());
+  BOOST_TEST(sink.header.warnings.empty());
+  BOOST_TEST(summary->records == 2500u);
+  BOOST_TEST(summary->messages == whole->MessageCount());
+  BOOST_TEST(summary->content_digest == ingest::ContentDigest(*whole));
+  BOOST_TEST(summary->warnings.size() == whole->warnings.size());
+  model::Report rebuilt = sink.header;
+  rebuilt.records = std::move(sink.records);
+  BOOST_TEST(ingest::ContentDigest(rebuilt) == ingest::ContentDigest(*whole));
+}
+
+BOOST_AUTO_TEST_CASE(a_failing_sink_stops_the_parse_with_its_status) {
+  Doc d;
+  CountingSink sink;
+  sink.fail_after_batches = 1;
+  auto summary = ingest::ParseAggregateReport(ManyRecords(d, 2500), {}, sink);
+  BOOST_REQUIRE(!summary.ok());
+  BOOST_TEST(summary.status().reason() == "database_locked");
+  BOOST_TEST(sink.batches == 1);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1619,4 +1619,213 @@ BOOST_AUTO_TEST_CASE(a_store_of_schema_1_is_migrated_with_its_reports_left_unana
   BOOST_TEST(ToAnalyze(*store, "fp1").empty());
 }
 
+// --- saving in batches (ReportWriter)
+// ------------------------------------------------------
+
+namespace {
+
+// The report through a ReportWriter, `batch` records at a time.
+dmarcwatch::Result<dmarcwatch::store::SaveResult> SaveInBatches(
+    Store &store, std::int64_t input_id, const m::Report &report, const std::string &digest,
+    const m::ReportAnalysis *analysis, std::size_t batch) {
+  m::Report header = report;
+  header.records.clear();
+  header.warnings.clear();
+  auto writer = store.BeginReport(input_id, header, kDay0 + 100000);
+  if (!writer.ok()) return writer.status();
+  for (std::size_t first = 0; first < report.records.size(); first += batch) {
+    const std::size_t last = std::min(report.records.size(), first + batch);
+    const std::vector<m::Record> records(report.records.begin() + static_cast<long>(first),
+                                         report.records.begin() + static_cast<long>(last));
+    std::optional<m::ReportAnalysis> part;
+    if (analysis != nullptr) {
+      part.emplace();
+      part->fingerprint = analysis->fingerprint;
+      part->records.assign(analysis->records.begin() + static_cast<long>(first),
+                           analysis->records.begin() + static_cast<long>(last));
+    }
+    const Status added = (*writer)->AddRecords(records, part ? &*part : nullptr);
+    if (!added.ok()) return added;
+  }
+  return (*writer)->Finish(digest, report.warnings);
+}
+
+// What a store holds of one report: its list row, every field of its
+// records, its warnings and its analysis.
+std::string ShowStored(Store &store, std::int64_t id) {
+  std::ostringstream out;
+  auto row = store.GetReportRow(id);
+  BOOST_REQUIRE_MESSAGE(row.ok(), Why(row));
+  out << row->org_name << " | " << row->report_id << " | " << row->domain << " | "
+      << row->records << " | " << row->messages << " | " << row->warnings << " | "
+      << row->content_sha256 << " | "
+      << (row->duplicate_of ? std::to_string(*row->duplicate_of) : "-") << "\n";
+  auto report = store.GetReport(id);
+  BOOST_REQUIRE_MESSAGE(report.ok(), Why(report));
+  for (const m::ParseWarning &w : report->warnings) {
+    out << "warning " << w.code << " " << w.detail << "\n";
+  }
+  for (const m::Record &r : report->records) {
+    out << r.source_ip.ToString() << " " << r.count << " "
+        << m::ToString(r.policy_evaluated.disposition) << " " << r.identifiers.header_from << " "
+        << r.identifiers.envelope_from.value_or("-");
+    for (const auto &d : r.auth_results.dkim) {
+      out << " dkim " << d.domain << " " << m::ToString(d.result);
+    }
+    for (const auto &f : r.auth_results.spf) {
+      out << " spf " << f.domain << " " << m::ToString(f.result);
+    }
+    out << "\n";
+  }
+  out << ShowAnalysis(GetAnalysis(store, id));
+  return out.str();
+}
+
+// 60 records from 7 sources on 4 paths, so that rollup keys recur across
+// batches of 7.
+std::pair<m::Report, m::ReportAnalysis> BatchedReport() {
+  using D = m::AppliedDisposition;
+  const std::vector<std::string> ips = {"192.0.2.1", "192.0.2.2", "2001:db8::1", "198.51.100.7",
+                                        "192.0.2.9", "2001:db8::2", "203.0.113.5"};
+  const std::vector<PathInfo> paths = {kOffice, kSendGrid, kMailgun, kForwarder};
+  std::vector<m::Record> records;
+  m::ReportAnalysis analysis;
+  analysis.fingerprint = "fp-batches";
+  for (std::size_t i = 0; i < 60; ++i) {
+    const D disposition = i % 5 == 0 ? D::kQuarantine : (i % 7 == 0 ? D::kReject : D::kNone);
+    records.push_back(MakeRecord(ips[i % ips.size()], 1 + i * 3, disposition));
+    if (i % 4 == 1) records.back().identifiers.envelope_from = "bounce.example.com";
+    analysis.records.push_back(
+        Attributed(paths[(i / 3) % paths.size()], i % 2 == 0, i % 3 == 0, i % 2 == 0, i % 11 == 0));
+  }
+  m::Report report = MakeReport("google.com", "batched", "Example.com", kDay0, std::move(records));
+  report.warnings = {{"padded_value", "count had whitespace around its value (x3)"},
+                     {"unknown_element", "<vendor:x> in <record> was skipped"}};
+  return {report, analysis};
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_report_saved_in_batches_is_stored_as_if_saved_whole) {
+  const auto [report, analysis] = BatchedReport();
+  auto whole = OpenStore(FreshDatabase());
+  auto batched = OpenStore(FreshDatabase());
+  const std::int64_t input_whole = PutInput(*whole);
+  const std::int64_t input_batched = PutInput(*batched);
+  const auto a = Save(*whole, input_whole, report, "digest-1", &analysis);
+  for (std::size_t batch : {std::size_t{7}, std::size_t{60}, std::size_t{1}}) {
+    auto into = OpenStore(FreshDatabase());
+    const std::int64_t input = PutInput(*into);
+    auto b = SaveInBatches(*into, input, report, "digest-1", &analysis, batch);
+    BOOST_REQUIRE_MESSAGE(b.ok(), Why(b));
+    BOOST_TEST((b->kind == SaveKind::kNew));
+    BOOST_TEST(ShowStored(*into, b->report_row_id) == ShowStored(*whole, a.report_row_id),
+               "batches of " << batch);
+    BOOST_TEST(Snapshot(*into, Everything()) == Snapshot(*whole, Everything()),
+               "batches of " << batch);
+    auto totals_a = whole->GetTotals();
+    auto totals_b = into->GetTotals();
+    BOOST_REQUIRE(totals_a.ok() && totals_b.ok());
+    BOOST_TEST(totals_b->records == totals_a->records);
+    BOOST_TEST(totals_b->messages == totals_a->messages);
+  }
+  // Without an analysis: stored, not counted, offered for analysis.
+  auto b = SaveInBatches(*batched, input_batched, report, "digest-1", nullptr, 7);
+  BOOST_REQUIRE_MESSAGE(b.ok(), Why(b));
+  BOOST_TEST(PathLines(*batched, Everything()).empty());
+  BOOST_TEST(ToAnalyze(*batched, "fp-batches") == std::vector<std::int64_t>{b->report_row_id});
+  const Status analysed = batched->ReplaceAnalysis(b->report_row_id, analysis);
+  BOOST_REQUIRE_MESSAGE(analysed.ok(), analysed.ToString());
+  BOOST_TEST(Snapshot(*batched, Everything()) == Snapshot(*whole, Everything()));
+  CheckAgainstRecomputation(*batched, kDayNumber0, kDayNumber0);
+}
+
+BOOST_AUTO_TEST_CASE(a_duplicate_saved_in_batches_is_rolled_back_at_the_end) {
+  const auto [report, analysis] = BatchedReport();
+  auto store = OpenStore(FreshDatabase());
+  const std::int64_t input = PutInput(*store);
+  const auto a = Save(*store, input, report, "digest-1", &analysis);
+  const std::string before = Snapshot(*store, Everything());
+  auto totals_before = store->GetTotals();
+  BOOST_REQUIRE(totals_before.ok());
+  auto b = SaveInBatches(*store, input, report, "digest-1", &analysis, 7);
+  BOOST_REQUIRE_MESSAGE(b.ok(), Why(b));
+  BOOST_TEST((b->kind == SaveKind::kDuplicate));
+  BOOST_TEST(b->report_row_id == a.report_row_id);
+  BOOST_TEST(Snapshot(*store, Everything()) == before);
+  auto totals_after = store->GetTotals();
+  BOOST_REQUIRE(totals_after.ok());
+  BOOST_TEST(totals_after->reports == totals_before->reports);
+  BOOST_TEST(totals_after->records == totals_before->records);
+}
+
+BOOST_AUTO_TEST_CASE(a_conflicting_copy_saved_in_batches_is_kept_and_never_counted) {
+  const auto [report, analysis] = BatchedReport();
+  auto store = OpenStore(FreshDatabase());
+  const std::int64_t input = PutInput(*store);
+  const auto a = Save(*store, input, report, "digest-1", &analysis);
+  const std::string before = Snapshot(*store, Everything());
+  m::Report other = report;
+  other.records[30].count = 1000;
+  auto b = SaveInBatches(*store, input, other, "digest-2", &analysis, 7);
+  BOOST_REQUIRE_MESSAGE(b.ok(), Why(b));
+  BOOST_TEST((b->kind == SaveKind::kConflict));
+  BOOST_TEST((b->duplicate_of == std::optional<std::int64_t>(a.report_row_id)));
+  BOOST_TEST(Snapshot(*store, Everything()) == before);
+  BOOST_TEST(ShowAnalysis(GetAnalysis(*store, b->report_row_id)) == ShowAnalysis(analysis));
+  auto copy = store->GetReport(b->report_row_id);
+  BOOST_REQUIRE_MESSAGE(copy.ok(), Why(copy));
+  BOOST_TEST(copy->records.size() == 60u);
+  BOOST_TEST(copy->records[30].count == 1000u);
+}
+
+BOOST_AUTO_TEST_CASE(a_batched_save_that_fails_or_is_abandoned_writes_nothing) {
+  const auto [report, analysis] = BatchedReport();
+  auto store = OpenStore(FreshDatabase());
+  const std::int64_t input = PutInput(*store);
+  // A NUL in the third batch: refused like SaveReport refuses it, and the
+  // first two batches go with it.
+  m::Report bad = report;
+  bad.records[20].identifiers.header_from = std::string("exa\0mple.com", 12);
+  auto failed = SaveInBatches(*store, input, bad, "digest-1", &analysis, 7);
+  BOOST_REQUIRE(!failed.ok());
+  BOOST_TEST((failed.status().code() == StatusCode::kInvalidInput));
+  BOOST_TEST(failed.status().reason() == "nul_in_text");
+  BOOST_TEST(failed.status().message().find("header_from") != std::string::npos);
+  {
+    m::Report header = report;
+    header.records.clear();
+    auto writer = store->BeginReport(input, header, kDay0);
+    BOOST_REQUIRE_MESSAGE(writer.ok(), Why(writer));
+    const std::vector<m::Record> first(report.records.begin(), report.records.begin() + 10);
+    const Status added = (*writer)->AddRecords(first, nullptr);
+    BOOST_REQUIRE_MESSAGE(added.ok(), added.ToString());
+    // Analysis for some batches only is a caller's mistake, refused.
+    m::ReportAnalysis part;
+    part.records.assign(analysis.records.begin(), analysis.records.begin() + 10);
+    const Status mixed = (*writer)->AddRecords(first, &part);
+    BOOST_TEST((mixed.code() == StatusCode::kInternal));
+    auto finished = (*writer)->Finish("digest-1", {});
+    BOOST_REQUIRE(!finished.ok());
+    BOOST_TEST((finished.status().code() == StatusCode::kInternal));
+  }
+  {
+    m::Report header = report;
+    header.records.clear();
+    auto writer = store->BeginReport(input, header, kDay0);
+    BOOST_REQUIRE_MESSAGE(writer.ok(), Why(writer));
+    const std::vector<m::Record> first(report.records.begin(), report.records.begin() + 10);
+    const Status added = (*writer)->AddRecords(first, nullptr);
+    BOOST_REQUIRE_MESSAGE(added.ok(), added.ToString());
+  }  // dropped without Finish: rolled back
+  auto totals = store->GetTotals();
+  BOOST_REQUIRE(totals.ok());
+  BOOST_TEST(totals->reports == 0u);
+  BOOST_TEST(totals->records == 0u);
+  BOOST_TEST(PathLines(*store, Everything()).empty());
+  // The store goes on as before.
+  const auto saved = Save(*store, input, report, "digest-1", &analysis);
+  BOOST_TEST((saved.kind == SaveKind::kNew));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -17,8 +17,19 @@
 //
 // Does not fill Report::provenance (the caller knows where it came from).
 // No I/O, no shared state; safe to call from several threads.
+//
+// Memory: a document that is well-formed with <feedback> as its document
+// element is read one piece at a time: an outline of <feedback>'s children
+// first (xml_scan.h), then each header element and each batch of records
+// through pugixml on its own, so that what is held besides the document is
+// one batch. A document the outline cannot split (a wrapper or junk around
+// <feedback>, text outside it, an unusual construct) is read whole, as one
+// DOM; the result, warnings and error messages are the same either way.
 
+#include <cstdint>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "dmarcwatch/ingest/limits.h"
 #include "dmarcwatch/model/report.h"
@@ -27,6 +38,34 @@
 namespace dmarcwatch::ingest {
 
 Result<model::Report> ParseAggregateReport(std::string_view xml, const ParseLimits& limits);
+
+// Receives one report while it is parsed: the report without its records
+// first, then its records in batches, in document order. A non-OK Status
+// from the sink stops the parse, which returns that Status.
+class ReportSink {
+ public:
+  virtual ~ReportSink() = default;
+  // The report without records and without warnings (those come with the
+  // summary). Called once before the first OnRecords; called again only when
+  // the parser had to start over, and then everything received so far is
+  // void (a document it could not finish reading in pieces after all).
+  virtual Status OnHeader(const model::Report& header) = 0;
+  // The next records; the sink may move from them.
+  virtual Status OnRecords(std::vector<model::Record>& records) = 0;
+};
+
+// What is known of a report only at its end.
+struct ParseSummary {
+  std::vector<model::ParseWarning> warnings;  // Report::warnings
+  std::uint64_t records = 0;
+  std::uint64_t messages = 0;   // Report::MessageCount()
+  std::string content_digest;   // ContentDigest() of the whole report
+};
+
+// The same parse, handing the report to `sink` piece by piece instead of
+// returning it whole. When it fails, what the sink received is void.
+Result<ParseSummary> ParseAggregateReport(std::string_view xml, const ParseLimits& limits,
+                                          ReportSink& sink);
 
 // Hex SHA-256 over a canonical serialisation of the report's content
 // (metadata, policy, records; not provenance or warnings). Two reports with

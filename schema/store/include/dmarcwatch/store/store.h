@@ -15,7 +15,9 @@
 //                                 duplicate_of pointing at the first copy;
 //   - otherwise                -> SaveKind::kNew.
 // Statements are prepared once per Store and reused; the records of a
-// report are bound as one batch.
+// report are bound as one batch. A report too large to hold whole is saved
+// in batches of records within its one transaction (BeginReport,
+// ReportWriter), with the same result.
 //
 // Counts are stored as signed 64-bit integers: a count above INT64_MAX is
 // stored, and read back, as INT64_MAX. Lists (errors, warnings, reasons,
@@ -145,6 +147,8 @@ struct Totals {
   std::uint64_t rejects = 0;
 };
 
+class ReportWriter;
+
 namespace internal {
 struct Access;  // store_impl.h: lets the store's feature files reach Impl
 }
@@ -172,6 +176,18 @@ class Store {
   Result<SaveResult> SaveReport(std::int64_t input_id, const model::Report& report,
                                 const std::string& content_digest, model::UnixTime now,
                                 const model::ReportAnalysis* analysis = nullptr);
+
+  // Saves one report whose records come later, in batches (ReportWriter):
+  // for a report too large to hold whole, which SaveReport needs. `header`
+  // is the report without its records and warnings (those come with the
+  // writer; any here are ignored). The write transaction is open from here
+  // until ReportWriter::Finish or the writer's destruction, which rolls it
+  // back: until then this Store must not be used for anything else.
+  // REQUIRES: input_id from PutInput; the Store outlives the writer.
+  // Fails as SaveReport does.
+  Result<std::unique_ptr<ReportWriter>> BeginReport(std::int64_t input_id,
+                                                    const model::Report& header,
+                                                    model::UnixTime now);
 
   // Records a rejected payload. The same (input, chain, name, reason) seen
   // again bumps seen_count and takes the newer code and message instead of
@@ -244,6 +260,37 @@ class Store {
   struct Impl;
   explicit Store(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
+};
+
+// One report being saved in batches (Store::BeginReport). What it stores is
+// what SaveReport stores for the same report with all its records: the
+// same rows, rollups and duplicate detection. What differs is when the
+// duplicate is found: the records are written as they come, and a report
+// whose key is stored already with the same content is rolled back at
+// Finish (kDuplicate) rather than never written. A writer is used by one
+// thread; after a failure every call returns that failure, and nothing of
+// the report is written.
+class ReportWriter {
+ public:
+  ~ReportWriter();  // rolls back unless Finish succeeded
+  ReportWriter(const ReportWriter&) = delete;
+  ReportWriter& operator=(const ReportWriter&) = delete;
+
+  // The report's next records, in order, with their analysis (parallel to
+  // them) or null: given for every batch or for none.
+  Status AddRecords(const std::vector<model::Record>& records,
+                    const model::ReportAnalysis* analysis = nullptr);
+  // Ends the report and commits it (or rolls it back, for a duplicate).
+  // REQUIRES: content_digest is ingest::ContentDigest of the whole report,
+  // warnings its Report::warnings.
+  Result<SaveResult> Finish(const std::string& content_digest,
+                            const std::vector<model::ParseWarning>& warnings);
+
+ private:
+  friend class Store;
+  struct State;  // store.cpp
+  explicit ReportWriter(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
 };
 
 }  // namespace dmarcwatch::store
