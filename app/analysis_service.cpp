@@ -5,6 +5,7 @@
 #include <set>
 
 #include "dmarcwatch/analysis/dns_evidence.h"
+#include "dmarcwatch/model/time.h"
 
 namespace dmarcwatch::app {
 
@@ -156,6 +157,36 @@ Result<std::uint64_t> AnalysisService::Reanalyze(
   auto enriched = EnrichWithDns(ids);
   if (!enriched.ok()) return std::move(enriched).status();
   return done;
+}
+
+Result<std::size_t> AnalysisService::RefreshViews() {
+  constexpr std::size_t kDomainsWithPaths = 8;
+  constexpr std::size_t kPathsPerDomain = 10;
+  auto domains = store_.Domains();
+  if (!domains.ok()) return std::move(domains).status();
+  const std::int64_t today = model::DayNumber(clock_());
+  std::size_t views = 0;
+  for (std::size_t d = 0; d < domains->size(); ++d) {
+    const std::string& domain = (*domains)[d];
+    auto [from, to] = analysis::DefaultPeriod(rollups_, domain, today);
+    model::RollupQuery q;
+    q.domain = domain;
+    q.from_day = from;
+    q.to_day = to;
+    auto totals = store_.QueryPathTotals(q);
+    if (!totals.ok()) return std::move(totals).status();
+    auto sources = store_.QuerySources(q);
+    if (!sources.ok()) return std::move(sources).status();
+    ++views;
+    if (d >= kDomainsWithPaths) continue;
+    for (std::size_t p = 0; p < totals->size() && p < kPathsPerDomain; ++p) {
+      q.path_key = (*totals)[p].path.key;
+      auto path_sources = store_.QuerySources(q);
+      if (!path_sources.ok()) return std::move(path_sources).status();
+      ++views;
+    }
+  }
+  return views;
 }
 
 }  // namespace dmarcwatch::app

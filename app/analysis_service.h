@@ -78,6 +78,13 @@ class AnalysisService {
   Result<std::uint64_t> Reanalyze(bool all,
                                   const std::function<void(std::uint64_t, std::uint64_t)>& progress);
 
+  // Computes the default period views (the 30 days ending with the newest
+  // data) of each domain with data, and, for the first few domains, of each
+  // of its paths. The store keeps these answers for every process until the
+  // rollups change (storage.keep_answers), so that after an ingest the
+  // dashboard and `paths` answer at once. Returns the number of views.
+  Result<std::size_t> RefreshViews();
+
  private:
   AnalysisService(const Config& config, store::Store& store, Clock clock);
 

@@ -66,6 +66,9 @@ const std::vector<KeySpec> kKeys = {
      "How long a write waits for another writer's lock, in milliseconds."},
     {"storage.compression_level", KeyType::kInteger, "1",
      "zlib level (1-9) for the original inputs kept in the store."},
+    {"storage.keep_answers", KeyType::kBool, "true",
+     "Keep the period views' answers in the store until new data arrives, for every\n"
+     "process to share (docs/performance.md). false computes every view afresh."},
     {"web.listen", KeyType::kString, "127.0.0.1:8080",
      "Address and port to listen on: \"127.0.0.1:8080\", \"[::1]:8080\", \"0.0.0.0:8443\".\n"
      "Without [[users]] only a loopback address is allowed."},
@@ -79,8 +82,8 @@ const std::vector<KeySpec> kKeys = {
     {"web.request_timeout", KeyType::kDuration, "30s", "Reading or writing one request."},
     {"web.keep_alive_timeout", KeyType::kDuration, "5s", "An idle kept-alive connection."},
     {"web.cache_ttl", KeyType::kDuration, "60s",
-     "How long the dashboard's period views are kept when no import happened in this process "
-     "(another process may have written); 0 keeps none."},
+     "How long serve keeps a period view's answer in memory at most; any change to the\n"
+     "data, by any process, drops it sooner. 0 keeps none."},
     {"web.max_body_bytes", KeyType::kInteger, "67108864", "A request body (an upload), in bytes."},
     {"web.session_ttl", KeyType::kDuration, "12h", "A login session lasts this long."},
     {"web.login_attempts", KeyType::kInteger, "5",
@@ -709,6 +712,7 @@ Config Build(const toml::table& root, const std::string& source,
     if (c.storage.database.empty()) r.Error("database", r.Line("database"), "must not be empty");
     c.storage.busy_timeout_ms = static_cast<int>(r.Integer("busy_timeout_ms", 0, 3600000));
     c.storage.compression_level = static_cast<int>(r.Integer("compression_level", 1, 9));
+    c.storage.keep_answers = r.Bool("keep_answers");
   }
   {
     Reader r(table("web"), "web", "web", 0, errors);

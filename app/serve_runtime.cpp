@@ -47,6 +47,7 @@ Status ServeRuntime::Prepare() {
     }
   });
   AddIngestTasks();
+  if (ctx_.config.storage.keep_answers) AddTask("refresh_views", 60, [this] { RefreshViews(); });
   if (ctx_.config.alerts.enabled()) {
     auto alerts = AlertsService::Create(ctx_.config, store_, *analysis_);
     if (!alerts.ok()) return std::move(alerts).status();
@@ -110,6 +111,7 @@ void ServeRuntime::AfterIngest(const char* source, const std::string& name, cons
   }
   if (!new_reports.empty()) {
     ++data_generation_;
+    RunSoon("refresh_views");
     auto enriched = analysis_->EnrichWithDns(new_reports);
     if (!enriched.ok()) {
       Poco::Logger::get("dmarc.analysis.dns")
@@ -120,6 +122,25 @@ void ServeRuntime::AfterIngest(const char* source, const std::string& name, cons
   // New reports can open or resolve incidents; a failed poll can open the
   // ingest_failures one.
   if (alerts_ != nullptr && (!new_reports.empty() || !error.ok())) EvaluateAlerts();
+}
+
+void ServeRuntime::RefreshViews() {
+  auto generation = store_.RollupGeneration();
+  if (!generation.ok() || *generation == refreshed_generation_) return;
+  const auto start = std::chrono::steady_clock::now();
+  auto views = analysis_->RefreshViews();
+  auto& log = Poco::Logger::get("dmarc.analysis");
+  if (!views.ok()) {  // the next run tries again
+    log.error("event=refresh_views_failed detail=\"" + model::Printable(views.status().message()) +
+              "\"");
+    return;
+  }
+  refreshed_generation_ = *generation;
+  log.information("event=views_refreshed generation=" + std::to_string(*generation) +
+                  " views=" + std::to_string(*views) + " ms=" +
+                  std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     std::chrono::steady_clock::now() - start)
+                                     .count()));
 }
 
 void ServeRuntime::EvaluateAlerts() {
@@ -202,7 +223,10 @@ Result<web::UploadOutcome> ServeRuntime::Upload(std::string_view bytes,
   for (const ingest::Skipped& s : outcome->skipped) {
     out.skipped.push_back({s.chain, s.name, s.reason, ""});
   }
-  if (!fresh.empty()) ++data_generation_;
+  if (!fresh.empty()) {
+    ++data_generation_;
+    RunSoon("refresh_views");
+  }
   auto enriched = upload_analysis_->EnrichWithDns(fresh);
   if (!enriched.ok()) {
     Poco::Logger::get("dmarc.analysis.dns")
@@ -240,7 +264,13 @@ web::WebServices ServeRuntime::WebServicesFor() {
     return Upload(bytes, token_name);
   };
   s.status_json = [this](store::Store& store) { return StatusJson(ctx_.config, store); };
-  s.data_generation = [this] { return data_generation_.load(); };
+  // Both numbers only grow, so their sum changes when either does: this
+  // process's ingests (also those that stored no analysed row) and any
+  // process's change to the rollups.
+  s.data_generation = [this](store::Store& store) {
+    auto stored = store.RollupGeneration();
+    return data_generation_.load() + (stored.ok() ? static_cast<std::uint64_t>(*stored) : 0);
+  };
   s.clock = ctx_.clock;
   return s;
 }

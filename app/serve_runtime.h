@@ -23,6 +23,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -73,6 +74,11 @@ class ServeRuntime {
                    const std::vector<std::int64_t>& new_reports);
   void EvaluateAlerts();
   void DeliverAlerts();
+  // When the rollups changed since the last run: computes the dashboard's
+  // default period views of each domain, which the store keeps for every
+  // process (store::StoreOptions::keep_answers), so that no request waits
+  // for them.
+  void RefreshViews();
   std::vector<analysis::SpfExpansion> SpfFor(const std::string& domain);
   Result<web::UploadOutcome> Upload(std::string_view bytes, const std::string& token_name);
 
@@ -101,6 +107,8 @@ class ServeRuntime {
   // Bumped whenever this process changed the rollups: the web server's
   // cached answers are good until it changes.
   std::atomic<std::uint64_t> data_generation_{0};
+  // The store's rollup generation RefreshViews last computed the views of.
+  std::optional<std::int64_t> refreshed_generation_;
 
   std::vector<Task> tasks_;
   std::thread thread_;

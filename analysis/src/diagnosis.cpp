@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <string_view>
+#include <unordered_map>
 
 #include "dmarcwatch/model/text.h"
 
@@ -32,7 +34,7 @@ class Accumulator {
   void Add(const model::SourceCounts& g, std::uint64_t messages, std::uint64_t failing) {
     messages_ += messages;
     failing_ += failing;
-    ip_messages_[g.ip.ToString()] += messages;
+    ip_messages_[g.ip] += messages;
     Count(header_from_, g.signature.header_from, messages);
     if (g.signature.envelope_from) Count(envelopes_, *g.signature.envelope_from, messages);
     for (const auto& d : g.signature.dkim) {
@@ -52,7 +54,12 @@ class Accumulator {
   std::uint64_t messages() const { return messages_; }
   std::uint64_t failing() const { return failing_; }
   std::uint64_t sources() const { return ip_messages_.size(); }
-  std::vector<std::string> Ips(std::size_t max = 10) const { return Top(ip_messages_, max); }
+  std::vector<std::string> Ips(std::size_t max = 10) const {
+    // Ties are listed in text order, as for every other tally.
+    Tally by_text;
+    for (const auto& [ip, n] : ip_messages_) by_text.emplace(ip.ToString(), n);
+    return Top(by_text, max);
+  }
   std::vector<std::string> Dkim() const { return Top(dkim_, 5); }
   std::vector<std::string> Envelopes() const { return Top(envelopes_, 5); }
 
@@ -67,22 +74,40 @@ class Accumulator {
   }
 
  private:
-  using Tally = std::map<std::string, std::uint64_t>;
+  // Hash maps: a large period adds tens of thousands of groups, and the
+  // order is only needed for the few listed at the end (Top).
+  using Tally = std::unordered_map<std::string, std::uint64_t>;
+  struct IpHash {
+    std::size_t operator()(const model::IpAddress& ip) const {
+      const auto& b = ip.bytes();
+      return std::hash<std::string_view>()(
+                 std::string_view(reinterpret_cast<const char*>(b.data()), b.size())) ^
+             static_cast<std::size_t>(ip.family());
+    }
+  };
   static void Count(Tally& t, const std::string& key, std::uint64_t n) {
-    t[key] = model::SaturatingAdd(t[key], n);
+    std::uint64_t& sum = t[key];
+    sum = model::SaturatingAdd(sum, n);
   }
+  // The `max` largest, ties in text order.
   static std::vector<std::string> Top(const Tally& t, std::size_t max) {
     std::vector<std::pair<std::string, std::uint64_t>> v(t.begin(), t.end());
-    std::stable_sort(v.begin(), v.end(),
-                     [](const auto& a, const auto& b) { return a.second > b.second; });
+    const auto before = [](const auto& a, const auto& b) {
+      return a.second != b.second ? a.second > b.second : a.first < b.first;
+    };
+    const std::size_t n = std::min(max, v.size());
+    std::partial_sort(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(n), v.end(), before);
     std::vector<std::string> out;
-    for (std::size_t i = 0; i < v.size() && i < max; ++i) out.push_back(v[i].first);
+    for (std::size_t i = 0; i < n; ++i) out.push_back(v[i].first);
     return out;
   }
 
   std::uint64_t messages_ = 0;
   std::uint64_t failing_ = 0;
-  Tally ip_messages_, header_from_, envelopes_, dkim_, spf_;
+  // Keyed by address, not text: formatting every group's address was most
+  // of a large period's diagnosis.
+  std::unordered_map<model::IpAddress, std::uint64_t, IpHash> ip_messages_;
+  Tally header_from_, envelopes_, dkim_, spf_;
 };
 
 // True when `d` is the policy domain or under it: what relaxed alignment

@@ -15,11 +15,6 @@
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
-#include <Poco/Net/HTTPClientSession.h>
-#include <Poco/Net/HTTPRequest.h>
-#include <Poco/Net/HTTPResponse.h>
-#include <Poco/Net/NameValueCollection.h>
-#include <Poco/StreamCopier.h>
 #include <Poco/URI.h>
 #include <sqlite3.h>
 #include <sys/resource.h>
@@ -41,6 +36,7 @@
 #include <vector>
 
 #include "analysis_service.h"
+#include "dashboard_client.h"
 #include "dmarcwatch/analysis/dns.h"
 #include "dmarcwatch/ingest/sources.h"
 #include "dmarcwatch/ingest/parse.h"
@@ -260,55 +256,7 @@ int RunIngest(const Arguments& args) {
 
 // ---- HTTP --------------------------------------------------------------------------------
 
-// One keep-alive connection to the server under test, with a session.
-class Client {
- public:
-  explicit Client(const Poco::URI& base) : session_(base.getHost(), base.getPort()) {
-    session_.setKeepAlive(true);
-    session_.setTimeout(Poco::Timespan(60, 0));
-  }
-
-  // Opens a session (anonymous: serve without [[users]] on loopback).
-  bool Login() {
-    std::string body;
-    if (Get("/api/v1/session", body) != 200) return false;
-    return !cookie_.empty();
-  }
-
-  // The status, or 0 for a connection error.
-  int Get(const std::string& path, std::string& body) {
-    try {
-      Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_GET, path,
-                                     Poco::Net::HTTPMessage::HTTP_1_1);
-      if (!cookie_.empty()) {
-        Poco::Net::NameValueCollection cookies;
-        cookies.add("dmarcwatch_session", cookie_);
-        request.setCookies(cookies);
-      }
-      session_.sendRequest(request);
-      Poco::Net::HTTPResponse response;
-      std::istream& in = session_.receiveResponse(response);
-      body.clear();
-      Poco::StreamCopier::copyToString(in, body);
-      std::vector<Poco::Net::HTTPCookie> cookies;
-      response.getCookies(cookies);
-      for (const auto& c : cookies) {
-        if (c.getName() == "dmarcwatch_session") cookie_ = c.getValue();
-      }
-      return static_cast<int>(response.getStatus());
-    } catch (const Poco::Exception& e) {
-      last_error_ = e.displayText();
-      session_.reset();
-      return 0;
-    }
-  }
-  const std::string& last_error() const { return last_error_; }
-
- private:
-  Poco::Net::HTTPClientSession session_;
-  std::string cookie_;
-  std::string last_error_;
-};
+using Client = dmarcwatch::testing::DashboardClient;
 
 Poco::JSON::Object::Ptr ParseObject(const std::string& body) {
   try {
@@ -373,7 +321,7 @@ std::vector<std::pair<std::string, std::string>> DashboardRequests(Client& clien
 int RunQuery(const Arguments& args) {
   const Poco::URI base(args.Required("url"));
   const std::uint64_t runs = args.Number("runs", 50);
-  Client client(base);
+  Client client(base.getHost(), base.getPort());
   if (!client.Login()) {
     std::fprintf(stderr, "dmarcwatch-bench: cannot open a session at %s: %s\n",
                  base.toString().c_str(), client.last_error().c_str());
@@ -406,7 +354,7 @@ int RunClients(const Arguments& args) {
   const std::uint64_t clients = args.Number("clients", 200);
   const std::uint64_t seconds = args.Number("seconds", 20);
   // One dashboard page load: what the overview page and a path page fetch.
-  Client probe(base);
+  Client probe(base.getHost(), base.getPort());
   if (!probe.Login()) {
     std::fprintf(stderr, "dmarcwatch-bench: cannot open a session: %s\n",
                  probe.last_error().c_str());
@@ -429,7 +377,7 @@ int RunClients(const Arguments& args) {
   Clock::time_point start;
   for (std::uint64_t c = 0; c < clients; ++c) {
     threads.emplace_back([&, c] {
-      Client client(base);
+      Client client(base.getHost(), base.getPort());
       std::vector<double> mine;
       std::map<std::string, std::uint64_t> my_errors;
       if (!client.Login()) ++my_errors["login: " + client.last_error()];

@@ -60,6 +60,7 @@
 #include "dmarcwatch/ingest/imap.h"
 #include "dmarcwatch/store/mailboxes.h"
 #include "dmarcwatch/store/store.h"
+#include "dashboard_client.h"
 #include "dovecot_server.h"
 #include "generator.h"
 #include "importer.h"
@@ -1338,6 +1339,63 @@ BOOST_AUTO_TEST_CASE(serve_imports_uploads_with_a_token_and_is_idempotent) {
   BOOST_TEST(Reports(db).size() == 4u);
   BOOST_TEST(serve.Stop() == 0);
   BOOST_TEST(serve.Output().find(token) == std::string::npos);
+}
+
+// Several processes share one store: a report another process imports is
+// on the running dashboard at its next request, not after web.cache_ttl;
+// and serve computes the default period views that the store keeps for
+// every process.
+BOOST_AUTO_TEST_CASE(serve_shows_a_report_imported_by_another_process_at_once) {
+  using dmarcwatch::testing::BackgroundDmarcwatch;
+  using dmarcwatch::testing::WaitFor;
+  TempDir dir("shared-views");
+  const std::string db = dir / "t.db";
+  const std::string config = dir / "dmarcwatch.toml";
+  WriteFile(config, "[web]\ncache_ttl = \"1h\"\n");
+  WriteFile(dir / "a.eml", ReportEmail("views-a"));
+  WriteFile(dir / "b.eml", ReportEmail("views-b"));
+  const auto import = [&](const std::string& file) {
+    const RunResult r = RunDmarcwatch({"--config", config, "--db", db, "--offline", "import",
+                                       "--quiet", file});
+    BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.output);
+  };
+  import(dir / "a.eml");
+  const int port = dmarcwatch::testing::FreeTcpPort();
+  BackgroundDmarcwatch serve({"--config", config, "--db", db, "--offline", "serve", "--listen",
+                              "127.0.0.1:" + std::to_string(port)},
+                             dir / "serve.log");
+  BOOST_REQUIRE_MESSAGE(WaitFor([&] { return serve.Output().find("event=views_refreshed") !=
+                                             std::string::npos; },
+                                std::chrono::seconds(30)),
+                        serve.Output());
+  {
+    auto s = OpenStore(db);
+    auto g = s->RollupGeneration();
+    BOOST_REQUIRE(g.ok());
+    // Computed for the generation the store is at: one domain, one path.
+    BOOST_TEST(serve.Output().find("event=views_refreshed generation=" + std::to_string(*g) +
+                                   " views=2") != std::string::npos,
+               serve.Output());
+  }
+
+  dmarcwatch::testing::DashboardClient client("127.0.0.1", static_cast<std::uint16_t>(port));
+  BOOST_REQUIRE(client.Login());
+  const std::string overview = "/api/v1/overview?domain=example.com";
+  const auto messages = [](const std::string& body) {
+    return ParseJson(body)->getObject("totals")->getValue<std::int64_t>("messages");
+  };
+  std::string first, again, after;
+  BOOST_REQUIRE_EQUAL(client.Get(overview, first), 200);
+  BOOST_TEST(client.cache() == "miss");
+  BOOST_REQUIRE_EQUAL(client.Get(overview, again), 200);
+  BOOST_TEST(client.cache() == "hit");
+  BOOST_TEST(messages(first) == 3);
+
+  import(dir / "b.eml");  // another process
+  BOOST_REQUIRE_EQUAL(client.Get(overview, after), 200);
+  BOOST_TEST(client.cache() == "miss");
+  BOOST_TEST(messages(after) == 6);
+  BOOST_TEST(serve.Stop() == 0);
 }
 
 BOOST_AUTO_TEST_CASE(serve_polls_the_mailbox_and_scans_the_folder_on_their_intervals) {

@@ -166,13 +166,21 @@ Array::Ptr DailyJson(const std::vector<model::DailyCounts>& daily, const Scope& 
   return out;
 }
 
-std::optional<std::string> PtrOf(store::Store& store, const model::IpAddress& ip) {
-  auto cached = store.GetDnsAnswer("PTR", ip.ReverseName());
-  if (!cached.ok() || !cached->has_value() || (*cached)->rcode != "ok" ||
-      (*cached)->values.empty()) {
-    return std::nullopt;
+// The cached PTR name of each address (one store query per 500), in order.
+std::vector<std::optional<std::string>> PtrsOf(store::Store& store,
+                                               const std::vector<model::IpAddress>& ips) {
+  std::vector<std::string> names;
+  for (const model::IpAddress& ip : ips) names.push_back(ip.ReverseName());
+  std::vector<std::optional<std::string>> out(ips.size());
+  auto cached = store.GetDnsAnswers("PTR", names);
+  if (!cached.ok()) return out;
+  for (std::size_t k = 0; k < names.size(); ++k) {
+    auto found = cached->find(names[k]);
+    if (found != cached->end() && found->second.rcode == "ok" && !found->second.values.empty()) {
+      out[k] = found->second.values.front();
+    }
   }
-  return (*cached)->values.front();
+  return out;
 }
 
 Object::Ptr SessionJson(Shared& shared, const Session& s) {
@@ -390,11 +398,19 @@ Reply PathDetail(Shared& shared, Request& req) {
   std::stable_sort(order.begin(), order.end(), [&](const std::string& a, const std::string& b) {
     return by_ip[a].first.messages > by_ip[b].first.messages;
   });
-  if (WantsCsv(req)) {
+  constexpr std::size_t kMaxPathSources = 1000;
+  const bool csv = WantsCsv(req);
+  std::vector<model::IpAddress> listed;
+  for (std::size_t i = 0; i < order.size() && (csv || i < kMaxPathSources); ++i) {
+    listed.push_back(ips[order[i]]);
+  }
+  const std::vector<std::optional<std::string>> ptrs = PtrsOf(*req.store, listed);
+  if (csv) {
     std::vector<std::vector<std::string>> rows;
-    for (const std::string& ip : order) {
+    for (std::size_t i = 0; i < order.size(); ++i) {
+      const std::string& ip = order[i];
       const auto& c = by_ip[ip].first;
-      auto ptr = PtrOf(*req.store, ips[ip]);
+      const std::optional<std::string>& ptr = ptrs[i];
       rows.push_back({ip, ptr.value_or(""), std::to_string(c.messages),
                       std::to_string(c.dmarc_pass), std::to_string(c.spf_aligned),
                       std::to_string(c.dkim_aligned)});
@@ -403,11 +419,11 @@ Reply PathDetail(Shared& shared, Request& req) {
                "sources.csv");
   }
   Array::Ptr source_list = new Array;
-  for (std::size_t i = 0; i < order.size() && i < 1000; ++i) {
+  for (std::size_t i = 0; i < order.size() && i < kMaxPathSources; ++i) {
     const auto& entry = by_ip[order[i]];
     Object::Ptr o = NewObject();
     o->set("ip", order[i]);
-    auto ptr = PtrOf(*req.store, ips[order[i]]);
+    const std::optional<std::string>& ptr = ptrs[i];
     o->set("ptr", ptr ? Poco::Dynamic::Var(*ptr) : Poco::Dynamic::Var());
     o->set("counts", CountsJson(entry.first));
     o->set("first_day", DayText(entry.second.first));
@@ -515,11 +531,19 @@ Reply Senders(Shared& shared, Request& req) {
   std::stable_sort(list.begin(), list.end(), [](const Sender* a, const Sender* b) {
     return a->counts.messages > b->counts.messages;
   });
-  if (WantsCsv(req)) {
+  constexpr std::size_t kMaxSenders = 2000;
+  const bool csv = WantsCsv(req);
+  std::vector<model::IpAddress> listed;
+  for (std::size_t i = 0; i < list.size() && (csv || i < kMaxSenders); ++i) {
+    listed.push_back(list[i]->ip);
+  }
+  const std::vector<std::optional<std::string>> ptrs = PtrsOf(*req.store, listed);
+  if (csv) {
     std::vector<std::vector<std::string>> rows;
-    for (const Sender* x : list) {
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      const Sender* x = list[i];
       const model::PathRef& p = paths[x->path_key];
-      rows.push_back({x->ip.ToString(), PtrOf(*req.store, x->ip).value_or(""), x->path_key,
+      rows.push_back({x->ip.ToString(), ptrs[i].value_or(""), x->path_key,
                       model::ToString(p.kind), p.name, p.provider,
                       std::to_string(x->counts.messages), std::to_string(x->counts.dmarc_pass),
                       std::to_string(x->counts.spf_aligned), std::to_string(x->counts.dkim_aligned)});
@@ -528,14 +552,13 @@ Reply Senders(Shared& shared, Request& req) {
                 "spf_aligned", "dkim_aligned"},
                rows, "senders-" + s.domain + ".csv");
   }
-  constexpr std::size_t kMaxSenders = 2000;
   Array::Ptr out = new Array;
   for (std::size_t i = 0; i < list.size() && i < kMaxSenders; ++i) {
     const Sender* x = list[i];
     const model::PathRef& p = paths[x->path_key];
     Object::Ptr o = NewObject();
     o->set("ip", x->ip.ToString());
-    auto ptr = PtrOf(*req.store, x->ip);
+    const std::optional<std::string>& ptr = ptrs[i];
     o->set("ptr", ptr ? Poco::Dynamic::Var(*ptr) : Poco::Dynamic::Var());
     o->set("path", x->path_key);
     o->set("kind", std::string(model::ToString(p.kind)));

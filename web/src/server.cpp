@@ -386,13 +386,14 @@ class Dispatcher : public Poco::Net::HTTPRequestHandler {
     }
     // The rollup views read many rows; the same question in the same scope
     // gets the same answer until the data changes.
-    if (IsCached(route->name) && req.session && shared_.services.data_generation &&
+    if (IsCached(route->name) && req.session && req.store != nullptr &&
+        shared_.services.data_generation &&
         shared_.options.cache_seconds > 0) {
       std::string key = route->name + '\n' + uri + '\n' + req.session->user + '\n';
       for (const std::string& d : req.session->domains) key += d + ',';
       bool hit = false;
       Reply reply = shared_.cache.GetOrCompute(
-          key, shared_.services.data_generation(), shared_.Now(),
+          key, shared_.services.data_generation(*req.store), shared_.Now(),
           [&] { return route->handler(shared_, req); }, hit);
       reply.headers.emplace_back("X-Dmarcwatch-Cache", hit ? "hit" : "miss");
       return reply;

@@ -16,10 +16,15 @@
 
 #include "dmarcwatch/model/time.h"
 #include "json_text.h"
+#include "period_answers.h"
 #include "store_impl.h"
 
 namespace dmarcwatch::store {
 namespace {
+
+// The longest list of source groups kept as a period answer (QuerySources):
+// what the dashboard's senders view asks for.
+constexpr std::uint32_t kKeptSources = 50000;
 
 // Rollups hold counts as signed 64-bit sums; one row contributes at most
 // this much, so that adding and later subtracting it can never overflow.
@@ -169,6 +174,7 @@ void Store::Impl::AddToRollups(const std::string& domain, std::int64_t day,
     sources[{row.path_key.value(), row.source_ip, sig}].Add(row, sign);
   }
   if (daily.empty()) return;
+  rollups_changed = true;
 
   daily_rows.clear();
   for (const auto& [key, entry] : daily) {
@@ -238,6 +244,83 @@ void Store::Impl::AddToRollups(const std::string& domain, std::int64_t day,
     session << dialect.Sql(
         "DELETE FROM rollup_sources WHERE domain = ? AND day = ? AND row_count <= 0"),
         bind(domain), bind(day), now;
+  }
+}
+
+Result<std::int64_t> Store::RollupGeneration() {
+  Impl& i = *impl_;
+  return i.Run("rollup_generation", [&]() -> Result<std::int64_t> {
+    std::optional<std::int64_t> g = i.RollupGeneration();
+    if (!g) return Status::Internal("the store has no rollup generation");
+    return *g;
+  });
+}
+
+std::optional<std::int64_t> Store::Impl::RollupGeneration() {
+  std::int64_t generation = 0;
+  Poco::Data::Statement st(session);
+  st << "SELECT generation FROM rollup_generation WHERE id = 1", into(generation);
+  if (st.execute() == 0) return std::nullopt;
+  return generation;
+}
+
+std::optional<std::string> Store::Impl::FindAnswer(const std::string& key,
+                                                   std::int64_t generation) {
+  Poco::Data::BLOB body;
+  std::string k = key;
+  Poco::Data::Statement st(session);
+  st << dialect.Sql("SELECT body FROM period_answers WHERE query = ? AND generation = ?"),
+      into(body), use(k), bind(generation);
+  if (st.execute() == 0) return std::nullopt;
+  return std::string(reinterpret_cast<const char*>(body.rawContent()), body.size());
+}
+
+void Store::Impl::KeepAnswer(const std::string& key, std::int64_t generation,
+                             const std::string& body) {
+  // Answers of at most this many queries are kept, the newest: the default
+  // periods of every domain and path, and some chosen ones.
+  constexpr std::int64_t kMaxAnswers = 64;
+  const bool sqlite = dialect.backend == Backend::kSqlite;
+  try {
+    // A reader does not wait long for a writer: without the answer kept,
+    // the next reader computes it again, which is all that is lost.
+    if (sqlite) Exec("PRAGMA busy_timeout = 200");
+    WriteTransaction tx(*this);
+    std::int64_t current = 0;
+    session << "SELECT generation FROM rollup_generation WHERE id = 1", into(current), now;
+    if (current == generation) {  // else the answer is already out of date
+      session << dialect.Sql("DELETE FROM period_answers WHERE generation < ?"), bind(generation),
+          now;
+      std::string k = key;
+      std::int64_t at = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+      Poco::Data::BLOB blob(reinterpret_cast<const unsigned char*>(body.data()), body.size());
+      session << dialect.Sql("INSERT INTO period_answers (query, generation, computed_at, body) "
+                             "VALUES (?, ?, ?, ?)" +
+                             dialect.OnConflictUpdate("query",
+                                                      "generation = excluded.generation, "
+                                                      "computed_at = excluded.computed_at, "
+                                                      "body = excluded.body")),
+          use(k), bind(generation), bind(at), use(blob), now;
+      std::int64_t kept = 0;
+      session << "SELECT COUNT(*) FROM period_answers", into(kept), now;
+      if (kept > kMaxAnswers) {
+        session << dialect.Sql("DELETE FROM period_answers WHERE computed_at < "
+                               "(SELECT computed_at FROM period_answers ORDER BY computed_at DESC "
+                               "LIMIT 1 OFFSET ?)"),
+            bind(kMaxAnswers - 1), now;
+      }
+      tx.Commit();
+    }
+  } catch (const Poco::Exception& e) {
+    log.debug("event=answer_not_kept detail=\"" + LogValue(e.displayText()) + "\"");
+  }
+  if (sqlite) {
+    try {
+      Exec("PRAGMA busy_timeout = " + std::to_string(options.busy_timeout_ms));
+    } catch (const Poco::Exception&) {
+    }
   }
 }
 
@@ -351,48 +434,55 @@ Result<model::ReportAnalysis> Store::GetAnalysis(std::int64_t report_row_id) {
 Result<std::vector<model::PathTotals>> Store::QueryPathTotals(const RollupFilter& filter) {
   Impl& i = *impl_;
   return i.Run("query_path_totals", [&]() -> Result<std::vector<model::PathTotals>> {
-    const FilterSql where(filter, false);
-    std::vector<std::string> keys, kinds, names, providers;
-    std::vector<std::int64_t> reporters, first, last;
-    CountColumns counts;
-    Poco::Data::Statement st(i.session);
-    st << i.dialect.Sql("SELECT path_key, MIN(path_kind), MIN(path_name), MIN(provider), " +
-                        CountsSelect(i.dialect) +
-                        ", COUNT(DISTINCT reporter), MIN(day), MAX(day) FROM rollup_daily" +
-                        where.Where() + " GROUP BY path_key ORDER BY path_key"),
-        into(keys), into(kinds), into(names), into(providers);
-    counts.Into(st);
-    st.addExtract(into(reporters));
-    st.addExtract(into(first));
-    st.addExtract(into(last));
-    where.Bind(st);
-    st.execute();
-
-    std::vector<std::string> source_keys;
-    std::vector<std::int64_t> source_counts;
-    Poco::Data::Statement src(i.session);
-    src << i.dialect.Sql("SELECT path_key, COUNT(DISTINCT source_ip) FROM rollup_sources" +
-                         where.Where() + " GROUP BY path_key"),
-        into(source_keys), into(source_counts);
-    where.Bind(src);
-    src.execute();
-    std::map<std::string, std::int64_t> sources;
-    for (std::size_t k = 0; k < source_keys.size(); ++k) sources[source_keys[k]] = source_counts[k];
-
-    std::vector<model::PathTotals> out;
-    for (std::size_t k = 0; k < keys.size(); ++k) {
-      model::PathTotals t;
-      t.path = {keys[k], model::PathKindFromString(kinds[k]), names[k], providers[k]};
-      t.counts = counts.Row(k);
-      t.reporters = Unsigned(reporters[k]);
-      t.sources = Unsigned(sources[keys[k]]);
-      t.first_day = first[k];
-      t.last_day = last[k];
-      if (t.counts.rows == 0) continue;
-      out.push_back(std::move(t));
-    }
-    return out;
+    return i.Answer<std::vector<model::PathTotals>>(
+        AnswerKey("path_totals", filter), [&] { return i.PathTotals(filter); }, EncodePathTotals,
+        DecodePathTotals);
   });
+}
+
+std::vector<model::PathTotals> Store::Impl::PathTotals(const RollupFilter& filter) {
+  Impl& i = *this;
+  const FilterSql where(filter, false);
+  std::vector<std::string> keys, kinds, names, providers;
+  std::vector<std::int64_t> reporters, first, last;
+  CountColumns counts;
+  Poco::Data::Statement st(i.session);
+  st << i.dialect.Sql("SELECT path_key, MIN(path_kind), MIN(path_name), MIN(provider), " +
+                      CountsSelect(i.dialect) +
+                      ", COUNT(DISTINCT reporter), MIN(day), MAX(day) FROM rollup_daily" +
+                      where.Where() + " GROUP BY path_key ORDER BY path_key"),
+      into(keys), into(kinds), into(names), into(providers);
+  counts.Into(st);
+  st.addExtract(into(reporters));
+  st.addExtract(into(first));
+  st.addExtract(into(last));
+  where.Bind(st);
+  st.execute();
+
+  std::vector<std::string> source_keys;
+  std::vector<std::int64_t> source_counts;
+  Poco::Data::Statement src(i.session);
+  src << i.dialect.Sql("SELECT path_key, COUNT(DISTINCT source_ip) FROM rollup_sources" +
+                       where.Where() + " GROUP BY path_key"),
+      into(source_keys), into(source_counts);
+  where.Bind(src);
+  src.execute();
+  std::map<std::string, std::int64_t> sources;
+  for (std::size_t k = 0; k < source_keys.size(); ++k) sources[source_keys[k]] = source_counts[k];
+
+  std::vector<model::PathTotals> out;
+  for (std::size_t k = 0; k < keys.size(); ++k) {
+    model::PathTotals t;
+    t.path = {keys[k], model::PathKindFromString(kinds[k]), names[k], providers[k]};
+    t.counts = counts.Row(k);
+    t.reporters = Unsigned(reporters[k]);
+    t.sources = Unsigned(sources[keys[k]]);
+    t.first_day = first[k];
+    t.last_day = last[k];
+    if (t.counts.rows == 0) continue;
+    out.push_back(std::move(t));
+  }
+  return out;
 }
 
 Result<std::vector<model::DailyCounts>> Store::QueryDaily(const RollupFilter& filter,
@@ -446,49 +536,67 @@ Result<std::vector<model::ReporterCounts>> Store::QueryReporters(const RollupFil
 Result<std::vector<model::SourceCounts>> Store::QuerySources(const RollupFilter& filter) {
   Impl& i = *impl_;
   return i.Run("query_sources", [&]() -> Result<std::vector<model::SourceCounts>> {
-    const FilterSql where(filter, true);
-    std::vector<std::string> keys, ips;
-    std::vector<std::int64_t> sig_ids, first, last;
-    CountColumns counts;
-    Poco::Data::Statement st(i.session);
-    st << i.dialect.Sql("SELECT path_key, source_ip, signature_id, " + CountsSelect(i.dialect) +
-                        ", MIN(day), MAX(day) FROM rollup_sources" + where.Where() +
-                        " GROUP BY path_key, source_ip, signature_id ORDER BY " +
-                        i.dialect.SumBigint("messages") +
-                        " DESC, path_key, source_ip, signature_id LIMIT ?"),
-        into(keys), into(ips), into(sig_ids);
-    counts.Into(st);
-    st.addExtract(into(first));
-    st.addExtract(into(last));
-    where.Bind(st);
-    st.addBind(bind(std::int64_t{filter.limit}));
-    st.execute();
-
-    // The signatures of these groups, each read once.
-    std::map<std::int64_t, model::AuthSignature> signatures;
-    for (std::int64_t id : std::set<std::int64_t>(sig_ids.begin(), sig_ids.end())) {
-      SignatureRowData row;
-      Poco::Data::Statement sig(i.session);
-      sig << i.dialect.Sql("SELECT " + ColumnList<SignatureRowData>() +
-                           " FROM signatures WHERE id = ?"),
-          into(row), bind(id);
-      if (sig.execute() > 0) signatures[id] = FromSignatureRow(row);
+    std::vector<model::SourceCounts> groups;
+    if (i.options.keep_answers && filter.limit <= kKeptSources) {
+      // One kept answer serves every smaller limit: the order is total, so
+      // the first n of the longest list are the answer for n.
+      RollupFilter longest = filter;
+      longest.limit = kKeptSources;
+      groups = i.Answer<std::vector<model::SourceCounts>>(
+          AnswerKey("sources", longest), [&] { return i.Sources(longest); }, EncodeSources,
+          [&](std::string_view body) { return DecodeSources(body, filter.limit); });
+      if (groups.size() > filter.limit) groups.resize(filter.limit);
+    } else {
+      groups = i.Sources(filter);
     }
-
-    std::vector<model::SourceCounts> out;
-    for (std::size_t k = 0; k < keys.size(); ++k) {
-      model::SourceCounts s;
-      s.path_key = keys[k];
-      if (auto ip = model::IpAddress::Parse(ips[k])) s.ip = *ip;
-      s.signature = signatures[sig_ids[k]];
-      s.counts = counts.Row(k);
-      s.first_day = first[k];
-      s.last_day = last[k];
-      if (s.counts.rows == 0) continue;
-      out.push_back(std::move(s));
-    }
-    return out;
+    std::erase_if(groups, [](const model::SourceCounts& g) { return g.counts.rows == 0; });
+    return groups;
   });
+}
+
+std::vector<model::SourceCounts> Store::Impl::Sources(const RollupFilter& filter) {
+  Impl& i = *this;
+  const FilterSql where(filter, true);
+  std::vector<std::string> keys, ips;
+  std::vector<std::int64_t> sig_ids, first, last;
+  CountColumns counts;
+  Poco::Data::Statement st(i.session);
+  st << i.dialect.Sql("SELECT path_key, source_ip, signature_id, " + CountsSelect(i.dialect) +
+                      ", MIN(day), MAX(day) FROM rollup_sources" + where.Where() +
+                      " GROUP BY path_key, source_ip, signature_id ORDER BY " +
+                      i.dialect.SumBigint("messages") +
+                      " DESC, path_key, source_ip, signature_id LIMIT ?"),
+      into(keys), into(ips), into(sig_ids);
+  counts.Into(st);
+  st.addExtract(into(first));
+  st.addExtract(into(last));
+  where.Bind(st);
+  st.addBind(bind(std::int64_t{filter.limit}));
+  st.execute();
+
+  // The signatures of these groups, each read once.
+  std::map<std::int64_t, model::AuthSignature> signatures;
+  for (std::int64_t id : std::set<std::int64_t>(sig_ids.begin(), sig_ids.end())) {
+    SignatureRowData row;
+    Poco::Data::Statement sig(i.session);
+    sig << i.dialect.Sql("SELECT " + ColumnList<SignatureRowData>() +
+                         " FROM signatures WHERE id = ?"),
+        into(row), bind(id);
+    if (sig.execute() > 0) signatures[id] = FromSignatureRow(row);
+  }
+
+  std::vector<model::SourceCounts> out;
+  for (std::size_t k = 0; k < keys.size(); ++k) {
+    model::SourceCounts s;
+    s.path_key = keys[k];
+    if (auto ip = model::IpAddress::Parse(ips[k])) s.ip = *ip;
+    s.signature = signatures[sig_ids[k]];
+    s.counts = counts.Row(k);
+    s.first_day = first[k];
+    s.last_day = last[k];
+    out.push_back(std::move(s));  // QuerySources drops groups of no rows
+  }
+  return out;
 }
 
 Result<std::vector<model::PublishedPolicy>> Store::LatestPolicies() {
@@ -569,6 +677,32 @@ Result<std::optional<DnsCacheEntry>> Store::GetDnsAnswer(const std::string& qtyp
     e.ttl = ttl;
     e.expires_at = expires_at;
     return std::optional<DnsCacheEntry>(std::move(e));
+  });
+}
+
+Result<std::map<std::string, DnsCacheEntry>> Store::GetDnsAnswers(
+    const std::string& qtype, const std::vector<std::string>& names) {
+  constexpr std::size_t kNamesPerQuery = 500;
+  Impl& i = *impl_;
+  return i.Run("get_dns_answers", [&]() -> Result<std::map<std::string, DnsCacheEntry>> {
+    std::map<std::string, DnsCacheEntry> out;
+    for (std::size_t at = 0; at < names.size(); at += kNamesPerQuery) {
+      const std::size_t n = std::min(kNamesPerQuery, names.size() - at);
+      std::string marks;
+      for (std::size_t k = 0; k < n; ++k) marks += k == 0 ? "?" : ", ?";
+      std::vector<std::string> found, rcodes, answers;
+      std::vector<std::int64_t> ttls, expiries;
+      Poco::Data::Statement st(i.session);
+      st << i.dialect.Sql("SELECT name, rcode, answer, ttl, expires_at FROM dns_cache "
+                          "WHERE qtype = ? AND name IN (" + marks + ")"),
+          into(found), into(rcodes), into(answers), into(ttls), into(expiries), bind(qtype);
+      for (std::size_t k = 0; k < n; ++k) st.addBind(bind(names[at + k]));
+      st.execute();
+      for (std::size_t k = 0; k < found.size(); ++k) {
+        out[found[k]] = {rcodes[k], DecodeStringArray(answers[k]), ttls[k], expiries[k]};
+      }
+    }
+    return out;
   });
 }
 

@@ -153,6 +153,34 @@ struct Store::Impl {
   void AddToRollups(const std::string& domain, std::int64_t day, const std::string& reporter,
                     const std::vector<RecordRowData>& rows, int sign);
 
+  // The period queries, computed from the rollups (store_analysis.cpp).
+  std::vector<model::PathTotals> PathTotals(const RollupFilter& filter);
+  std::vector<model::SourceCounts> Sources(const RollupFilter& filter);
+
+  // Period answers (migration 0007, period_answers.h). The generation of
+  // the rollups as committed now.
+  std::optional<std::int64_t> RollupGeneration();
+  // The body kept for `key` at `generation`, if any.
+  std::optional<std::string> FindAnswer(const std::string& key, std::int64_t generation);
+  // Keeps `body` for `key` at `generation` and drops answers of other
+  // generations. Best effort: a store that cannot be written (read-only,
+  // busy) only costs the next reader the query.
+  void KeepAnswer(const std::string& key, std::int64_t generation, const std::string& body);
+  // The answer of `key`: kept, or computed by `compute` and kept.
+  template <typename T, typename Compute, typename Encode, typename Decode>
+  T Answer(const std::string& key, Compute&& compute, Encode&& encode, Decode&& decode) {
+    std::optional<std::int64_t> generation;
+    if (options.keep_answers) generation = RollupGeneration();
+    if (generation) {
+      if (std::optional<std::string> body = FindAnswer(key, *generation)) {
+        if (std::optional<T> kept = decode(*body)) return std::move(*kept);
+      }
+    }
+    T answer = compute();
+    if (generation) KeepAnswer(key, *generation, encode(answer));
+    return answer;
+  }
+
   // Runs one public operation (see Guard). After an exception the prebuilt
   // statements are dropped and rebuilt on next use, because a Statement
   // that threw mid-execute stays "still executing" and refuses every later
@@ -240,8 +268,14 @@ struct Store::Impl {
     WriteTransaction& operator=(const WriteTransaction&) = delete;
 
     void Commit() {
+      if (impl_.rollups_changed) {
+        // Last, so that the row lock on the generation is held only for
+        // the commit itself (see migration 0007).
+        impl_.Exec("UPDATE rollup_generation SET generation = generation + 1 WHERE id = 1");
+      }
       impl_.Exec("COMMIT");
       open_ = false;
+      impl_.rollups_changed = false;
       // Signatures stored by this transaction are now safe to remember.
       impl_.signature_ids.insert(impl_.pending_signature_ids.begin(),
                                  impl_.pending_signature_ids.end());
@@ -251,6 +285,7 @@ struct Store::Impl {
     // I/O error, and then ROLLBACK fails with "no transaction is active".
     void Rollback() noexcept {
       open_ = false;
+      impl_.rollups_changed = false;
       impl_.pending_signature_ids.clear();
       try {
         impl_.Exec("ROLLBACK");
@@ -299,6 +334,9 @@ struct Store::Impl {
   static constexpr std::size_t kMaxCachedSignatures = 200000;
 
   std::unique_ptr<Statements> statements;
+  // Set by AddToRollups; the open transaction raises the generation at
+  // commit (WriteTransaction::Commit).
+  bool rollups_changed = false;
 };
 
 

@@ -1140,6 +1140,158 @@ BOOST_AUTO_TEST_CASE(rollups_equal_a_recomputation_after_saves_copies_and_replac
   CheckAgainstRecomputation(*store, kDayNumber0, kDayNumber0 + kDays - 1);
 }
 
+// ---- Period answers kept in the store (migration 0007) ------------------------
+
+// Every field of every group, in order: equal texts, equal answers.
+std::string AnswerText(const std::vector<m::PathTotals> &totals) {
+  std::ostringstream out;
+  for (const m::PathTotals &t : totals) {
+    out << t.path.key << '|' << m::ToString(t.path.kind) << '|' << t.path.name << '|'
+        << t.path.provider << '|' << t.counts.messages << ',' << t.counts.dmarc_pass << ','
+        << t.counts.spf_aligned << ',' << t.counts.dkim_aligned << ',' << t.counts.disagreements
+        << ',' << t.counts.quarantined << ',' << t.counts.rejected << ',' << t.counts.rows << '|'
+        << t.sources << '|' << t.reporters << '|' << t.first_day << '|' << t.last_day << '\n';
+  }
+  return out.str();
+}
+
+std::string AnswerText(const std::vector<m::SourceCounts> &sources) {
+  std::ostringstream out;
+  for (const m::SourceCounts &g : sources) {
+    const m::AuthSignature &sig = g.signature;
+    out << g.path_key << '|' << g.ip.ToString() << '|' << sig.header_from << '|'
+        << sig.envelope_from.value_or("(none)") << '|' << m::ToString(sig.disposition) << '|';
+    for (const auto &d : sig.dkim) {
+      out << d.domain << ' ' << d.selector.value_or("-") << ' ' << m::ToString(d.result) << ' '
+          << d.human_result.value_or("-") << ';';
+    }
+    out << '|';
+    for (const auto &p : sig.spf) {
+      out << p.domain << ' ' << m::ToString(p.scope) << ' ' << m::ToString(p.result) << ' '
+          << p.human_result.value_or("-") << ';';
+    }
+    out << '|';
+    for (m::PolicyOverride r : sig.reasons) out << m::ToString(r) << ';';
+    out << '|' << g.counts.messages << ',' << g.counts.dmarc_pass << ',' << g.counts.spf_aligned
+        << ',' << g.counts.dkim_aligned << ',' << g.counts.disagreements << ','
+        << g.counts.quarantined << ',' << g.counts.rejected << ',' << g.counts.rows << '|'
+        << g.first_day << '|' << g.last_day << '\n';
+  }
+  return out.str();
+}
+
+std::string SourcesText(Store &store, const RollupFilter &f) {
+  auto sources = store.QuerySources(f);
+  BOOST_REQUIRE_MESSAGE(sources.ok(), Why(sources));
+  return AnswerText(*sources);
+}
+
+std::string TotalsText(Store &store, const RollupFilter &f) {
+  auto totals = store.QueryPathTotals(f);
+  BOOST_REQUIRE_MESSAGE(totals.ok(), Why(totals));
+  return AnswerText(*totals);
+}
+
+std::int64_t Generation(Store &store) {
+  auto g = store.RollupGeneration();
+  BOOST_REQUIRE_MESSAGE(g.ok(), Why(g));
+  return *g;
+}
+
+std::int64_t KeptAnswers(const std::string &database) {
+  std::int64_t n = -1;
+  Poco::Data::Session other = OtherConnection(database);
+  other << "SELECT COUNT(*) FROM period_answers", Poco::Data::Keywords::into(n), now;
+  return n;
+}
+
+BOOST_AUTO_TEST_CASE(period_answers_are_kept_shared_and_recomputed_after_every_change) {
+  TempDir dir;
+  const std::string path = DatabaseIn(dir, "answers.db");
+  auto store = OpenStore(path);  // keeps answers (the default)
+  StoreOptions computing;
+  computing.database = path;
+  computing.busy_timeout_ms = 2000;
+  computing.keep_answers = false;
+  auto opened = Store::Open(computing);
+  BOOST_REQUIRE_MESSAGE(opened.ok(), Why(opened));
+  std::unique_ptr<Store> fresh = std::move(*opened);  // computes every answer
+
+  const std::int64_t input = PutInput(*store);
+  Generator gen(7);
+  const std::int64_t g0 = Generation(*store);
+  std::vector<m::Report> saved;
+  for (int n = 0; n < 12; ++n) {
+    m::Report r = MakeReport(n % 3 == 0 ? "Yahoo" : "google.com", "kept-" + std::to_string(n),
+                             "example.com", kDay0 + (n % 4) * 86400);
+    for (int k = 0; k < 8; ++k) r.records.push_back(gen.Record());
+    const m::ReportAnalysis a = gen.Analysis(r, "fp1");
+    BOOST_REQUIRE(Save(*store, input, r, "kept-digest-" + std::to_string(n), &a).kind ==
+                  SaveKind::kNew);
+    saved.push_back(r);
+  }
+  // Each new analysed report is one change.
+  BOOST_TEST(Generation(*store) == g0 + 12);
+  BOOST_TEST(Generation(*fresh) == g0 + 12);
+
+  // Kept answers equal computed ones, for every limit (one kept list serves
+  // them all) and after a round trip through their stored form (a second
+  // handle reads what the first kept).
+  const RollupFilter period = Period(kDayNumber0, kDayNumber0 + 3, "Example.com");
+  const std::string all = SourcesText(*fresh, period);
+  BOOST_REQUIRE(!all.empty());
+  auto reader = OpenStore(path);
+  for (std::uint32_t limit : {1u, 2u, 5u, 17u, 10000u, 50000u, 60000u}) {
+    RollupFilter f = period;
+    f.limit = limit;
+    BOOST_TEST(SourcesText(*store, f) == SourcesText(*fresh, f), "limit " << limit);
+    BOOST_TEST(SourcesText(*reader, f) == SourcesText(*fresh, f), "limit " << limit);
+  }
+  BOOST_TEST(TotalsText(*store, period) == TotalsText(*fresh, period));
+  BOOST_TEST(TotalsText(*reader, period) == TotalsText(*fresh, period));
+  RollupFilter one_path = period;
+  one_path.path_key = "path:SendGrid";
+  BOOST_TEST(SourcesText(*reader, one_path) == SourcesText(*fresh, one_path));
+  BOOST_TEST(KeptAnswers(path) >= 3);
+
+  // A duplicate and a reject change nothing; a reanalysis is a change, and
+  // the next answer follows it.
+  const std::int64_t before = Generation(*store);
+  const m::ReportAnalysis again = gen.Analysis(saved[0], "fp1");
+  BOOST_REQUIRE(Save(*store, input, saved[0], "kept-digest-0", &again).kind ==
+                SaveKind::kDuplicate);
+  BOOST_REQUIRE(store->SaveReject(input, {"xml", "bad.xml", "invalid_input", "not_xml", "x"}, 1)
+                    .ok());
+  BOOST_TEST(Generation(*store) == before);
+  auto ids = AllReportIds(*store);
+  auto report = store->GetReport(ids.front());
+  BOOST_REQUIRE_MESSAGE(report.ok(), Why(report));
+  const Status replaced = store->ReplaceAnalysis(ids.front(), gen.Analysis(*report, "fp2"));
+  BOOST_REQUIRE_MESSAGE(replaced.ok(), replaced.ToString());
+  BOOST_TEST(Generation(*store) == before + 1);
+  BOOST_TEST(TotalsText(*reader, period) == TotalsText(*fresh, period));
+  BOOST_TEST(SourcesText(*reader, period) == SourcesText(*fresh, period));
+
+  // The answers really come from the store: rollups emptied behind the
+  // store's back (the generation untouched) do not change them, while a
+  // store that computes sees the change.
+  {
+    Poco::Data::Session other = OtherConnection(path);
+    other << "DELETE FROM rollup_sources", now;
+  }
+  const std::string kept = SourcesText(*reader, period);
+  BOOST_TEST(!kept.empty());
+  BOOST_TEST(SourcesText(*fresh, period).empty());
+  // A body that does not decode is computed again.
+  {
+    Poco::Data::Session other = OtherConnection(path);
+    other << (kOnPostgres ? "UPDATE period_answers SET body = '\\x585858'::bytea"
+                          : "UPDATE period_answers SET body = X'585858'"),
+        now;
+  }
+  BOOST_TEST(SourcesText(*reader, period).empty());
+}
+
 // --- queries
 // -----------------------------------------------------------------------------
 
@@ -1440,6 +1592,53 @@ BOOST_AUTO_TEST_CASE(a_report_of_many_huge_rows_saturates_its_rollups_instead_of
 
 // --- DNS cache
 // -------------------------------------------------------------------------------
+
+// Many names in one call, as the dashboard asks for the PTR names of the
+// senders it lists: more names than one query takes, some cached, some not,
+// one cached under another type.
+BOOST_AUTO_TEST_CASE(dns_answers_of_many_names_at_once_equal_those_of_each_name) {
+  auto store = OpenStore(FreshDatabase());
+  std::vector<std::string> names;
+  for (int k = 0; k < 1203; ++k) {
+    const std::string name = std::to_string(k % 250) + "." + std::to_string(k / 250) +
+                             ".51.198.in-addr.arpa";
+    names.push_back(name);
+    if (k % 3 == 0) {
+      DnsCacheEntry e;
+      e.rcode = k % 2 == 0 ? "ok" : "nxdomain";
+      if (k % 2 == 0) e.values = {"host-" + std::to_string(k) + ".example.net", "second.example"};
+      e.ttl = k;
+      e.expires_at = kDay0 + k;
+      BOOST_REQUIRE(store->PutDnsAnswer("PTR", name, e).ok());
+    }
+  }
+  DnsCacheEntry other_type;
+  other_type.rcode = "ok";
+  other_type.values = {"192.0.2.1"};
+  BOOST_REQUIRE(store->PutDnsAnswer("A", names[1], other_type).ok());
+  names.push_back(names[0]);  // asked twice
+
+  auto many = store->GetDnsAnswers("PTR", names);
+  BOOST_REQUIRE_MESSAGE(many.ok(), Why(many));
+  std::size_t found = 0;
+  for (const std::string &name : names) {
+    auto one = store->GetDnsAnswer("PTR", name);
+    BOOST_REQUIRE_MESSAGE(one.ok(), Why(one));
+    auto at = many->find(name);
+    BOOST_TEST_REQUIRE(one->has_value() == (at != many->end()), name);
+    if (!one->has_value()) continue;
+    ++found;
+    BOOST_TEST((*one)->rcode == at->second.rcode);
+    BOOST_TEST((*one)->values == at->second.values, name);
+    BOOST_TEST((*one)->ttl == at->second.ttl);
+    BOOST_TEST((*one)->expires_at == at->second.expires_at);
+  }
+  BOOST_TEST(many->size() == 401u);  // 0, 3, ..., 1200
+  BOOST_TEST(found == 402u);         // names[0] twice
+  auto none = store->GetDnsAnswers("PTR", {});
+  BOOST_REQUIRE(none.ok());
+  BOOST_TEST(none->empty());
+}
 
 BOOST_AUTO_TEST_CASE(dns_answers_round_trip_replace_and_survive_reopening) {
   TempDir dir;

@@ -251,7 +251,7 @@ struct Server {
       return "{\"version\":1,\"store\":{\"reports\":" + std::to_string(totals->reports) + "}}";
     };
     s.clock = [this] { return now; };
-    s.data_generation = [this] { return generation.load(); };
+    s.data_generation = [this](store::Store&) { return generation.load(); };
     return s;
   }
 

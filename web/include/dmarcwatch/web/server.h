@@ -102,11 +102,12 @@ struct WebServices {
   // The JSON of `dmarcwatch status --format json`, for /api/v1/status.
   std::function<Result<std::string>(store::Store&)> status_json;
   std::function<model::UnixTime()> clock;
-  // A number that changes whenever this process changes what the rollups
-  // say (an ingest, a reanalysis): the answers of the rollup views are
-  // kept until it changes, or for WebOptions::cache_seconds, since other
-  // processes may write to the store too. Empty: nothing is kept.
-  std::function<std::uint64_t()> data_generation;
+  // A number that changes whenever what the rollups say changes (an
+  // ingest, a reanalysis, in this process or another: see
+  // store::Store::RollupGeneration): the answers of the rollup views are
+  // kept until it changes, and for WebOptions::cache_seconds at most.
+  // Empty: nothing is kept.
+  std::function<std::uint64_t(store::Store&)> data_generation;
 };
 
 // Counters for /metrics, shared with the rest of the process (serve

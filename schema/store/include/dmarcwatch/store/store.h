@@ -31,6 +31,7 @@
 // database, kIoError otherwise).
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -52,6 +53,10 @@ struct StoreOptions {
   // zlib level for stored raw inputs (1 fast ... 9 small). Level 1 keeps
   // most of the size gain on XML at a third of level 6's time.
   int compression_level = 1;
+  // Keep the answers of the period queries (QueryPathTotals, QuerySources)
+  // in the store until the rollups change, for every process to share
+  // (migration 0007). Off: every query is computed (benchmarks, tests).
+  bool keep_answers = true;
 };
 
 // One input as received, before unpacking.
@@ -239,6 +244,11 @@ class Store {
   // Per path, source IP and signature, most messages first, at most
   // filter.limit groups.
   Result<std::vector<model::SourceCounts>> QuerySources(const RollupFilter& filter);
+  // QueryPathTotals and QuerySources keep their answers in the store (see
+  // StoreOptions::keep_answers) until the rollups change: this number,
+  // raised by every committed transaction that changes a rollup, in any
+  // process. Equal numbers, equal answers.
+  Result<std::int64_t> RollupGeneration();
   // The policy each domain published, from its newest report.
   Result<std::vector<model::PublishedPolicy>> LatestPolicies();
   // Policy domains that have analysed data, and the first and last day of
@@ -249,6 +259,10 @@ class Store {
   // ---- DNS cache -----------------------------------------------------------
   Result<std::optional<DnsCacheEntry>> GetDnsAnswer(const std::string& qtype,
                                                     const std::string& name);
+  // The cached answers of many names at once (those absent are left out):
+  // a few queries instead of one per name.
+  Result<std::map<std::string, DnsCacheEntry>> GetDnsAnswers(const std::string& qtype,
+                                                             const std::vector<std::string>& names);
   Status PutDnsAnswer(const std::string& qtype, const std::string& name,
                       const DnsCacheEntry& entry);
 
