@@ -104,8 +104,10 @@ Command ServeCommand() {
            "Scheduled work, one task at a time: each [[mailboxes]] entry is polled and each\n"
            "[[watch]] folder scanned on its interval; new reports get their DNS attribution\n"
            "and an alert evaluation ([alerts]), which also runs hourly; unsent alert emails\n"
-           "are retried every minute. Logs at information level unless --log-level says\n"
-           "otherwise (docs/cli.md).",
+           "are retried every minute. When the data changed (here or in another process,\n"
+           "checked every minute), the last 30 days of each domain are summed once and kept\n"
+           "in the store (storage.keep_answers). Logs at information level unless\n"
+           "--log-level says otherwise (docs/cli.md).",
            {{"listen", "HOST:PORT", "listen here instead of web.listen", ""}}},
           RunServe};
 }
