@@ -1,11 +1,8 @@
 #include "importer.h"
 
-#include <chrono>
-#include <cstdlib>
 #include <fstream>
 #include <optional>
 #include <string_view>
-#include <thread>
 #include <vector>
 
 #include "dmarcwatch/ingest/digest.h"
@@ -140,11 +137,6 @@ class ReportSaver : public ingest::ReportSink {
   Status failure_;
 };
 
-// Attempts at a report written in batches that PostgreSQL rolled back to
-// break a deadlock (reason "database_conflict"): the whole report is parsed
-// and written again, as SaveReport does internally for a report saved whole.
-constexpr int kConflictAttempts = 6;
-
 }  // namespace
 
 Result<InputOutcome> Importer::Import(std::string_view bytes, const ingest::InputInfo& info) {
@@ -183,11 +175,10 @@ Result<InputOutcome> Importer::Import(std::string_view bytes, const ingest::Inpu
         break;
       }
       if (!saved.ok()) {
-        if (saver.streamed() && saved.status().reason() == "database_conflict" &&
-            attempt < kConflictAttempts) {
-          std::this_thread::sleep_for(std::chrono::milliseconds(5 + (std::rand() % 50) * attempt));
-          continue;
-        }
+        // A report written in batches that PostgreSQL rolled back to break a
+        // deadlock is parsed and written again, as SaveReport does itself
+        // for a report saved whole.
+        if (saver.streamed() && store::RetryAfterConflict(saved.status(), attempt)) continue;
         return std::move(saved).status();
       }
       ReportOutcome r;

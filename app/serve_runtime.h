@@ -104,8 +104,8 @@ class ServeRuntime {
   std::unique_ptr<AnalysisService> spf_analysis_;
   std::map<std::string, std::pair<model::UnixTime, std::vector<analysis::SpfExpansion>>> spf_cache_;
 
-  // Bumped whenever this process changed the rollups: the web server's
-  // cached answers are good until it changes.
+  // Bumped by this process's ingests; with the store's rollup generation it
+  // makes the web server's data_generation (WebServicesFor).
   std::atomic<std::uint64_t> data_generation_{0};
   // The store's rollup generation RefreshViews last computed the views of.
   std::optional<std::int64_t> refreshed_generation_;

@@ -15,12 +15,14 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <chrono>
 #include <filesystem>
 #include <limits>
 #include <mutex>
 #include <optional>
 #include <system_error>
+#include <thread>
 #include <utility>
 
 #include "compression.h"
@@ -33,6 +35,13 @@
 
 namespace dmarcwatch::store {
 
+
+bool RetryAfterConflict(const Status& failure, int attempt) {
+  constexpr int kConflictAttempts = 6;
+  if (attempt >= kConflictAttempts || failure.reason() != "database_conflict") return false;
+  std::this_thread::sleep_for(std::chrono::milliseconds(5 + (std::rand() % 50) * attempt));
+  return true;
+}
 
 const char* ToString(SaveKind kind) {
   switch (kind) {

@@ -209,21 +209,18 @@ struct Store::Impl {
   // deadlock or serialization failure (reason "database_conflict"): the
   // transaction was rolled back whole, so running it again is safe.
   // Concurrent saves deadlock when they insert the same new signatures
-  // (or rollup keys) in different orders. Up to kConflictAttempts runs,
-  // with a short random pause between them; the last failure is returned.
+  // (or rollup keys) in different orders. Runs as often as
+  // RetryAfterConflict allows, which pauses between runs; the last failure
+  // is returned.
   template <typename Fn>
   auto RunRetrying(const char* op, Fn&& fn) -> decltype(fn()) {
     for (int attempt = 1;; ++attempt) {
       auto result = Run(op, fn);
-      if (result.ok() || attempt == kConflictAttempts) return result;
-      const Status& failure = ErrorOf(result);
-      if (failure.reason() != "database_conflict") return result;
+      if (result.ok() || !RetryAfterConflict(ErrorOf(result), attempt)) return result;
       log.information(std::string("event=store_retry op=") + op +
                       " attempt=" + std::to_string(attempt + 1) + " reason=database_conflict");
-      std::this_thread::sleep_for(std::chrono::milliseconds(5 + (std::rand() % 50) * attempt));
     }
   }
-  static constexpr int kConflictAttempts = 6;
   static const Status& ErrorOf(const Status& s) { return s; }
   template <typename T>
   static const Status& ErrorOf(const Result<T>& r) {

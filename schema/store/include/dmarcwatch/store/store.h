@@ -76,6 +76,14 @@ struct InputRecord {
 enum class SaveKind { kNew, kDuplicate, kConflict };
 const char* ToString(SaveKind kind);
 
+// After a failure with reason "database_conflict" (PostgreSQL rolled the
+// transaction back to break a deadlock or a serialization failure), whether
+// to run it again: true, after a short random pause, for the first few
+// attempts (1 is the first). Store operations retry so by themselves; a
+// caller whose one transaction spans work of its own (a report saved in
+// batches while it is parsed) retries that work with this.
+bool RetryAfterConflict(const Status& failure, int attempt);
+
 struct SaveResult {
   SaveKind kind = SaveKind::kNew;
   std::int64_t report_row_id = 0;  // the new row, or the existing identical one
