@@ -35,20 +35,8 @@ class Accumulator {
     messages_ += messages;
     failing_ += failing;
     ip_messages_[g.ip] += messages;
-    Count(header_from_, g.signature.header_from, messages);
-    if (g.signature.envelope_from) Count(envelopes_, *g.signature.envelope_from, messages);
-    for (const auto& d : g.signature.dkim) {
-      std::string text = "d=" + (d.domain.empty() ? std::string("(none)") : d.domain);
-      if (d.selector) text += " s=" + *d.selector;
-      text += std::string(" ") + model::ToString(d.result);
-      Count(dkim_, text, messages);
-    }
-    for (const auto& s : g.signature.spf) {
-      std::string text = (s.domain.empty() ? std::string("(none)") : s.domain) + " " +
-                         model::ToString(s.result);
-      if (s.scope == model::SpfScope::kHelo) text += " (helo)";
-      Count(spf_, text, messages);
-    }
+    std::uint64_t& sum = signature_messages_[g.signature.get()];
+    sum = model::SaturatingAdd(sum, messages);
   }
   bool empty() const { return messages_ == 0; }
   std::uint64_t messages() const { return messages_; }
@@ -60,16 +48,17 @@ class Accumulator {
     for (const auto& [ip, n] : ip_messages_) by_text.emplace(ip.ToString(), n);
     return Top(by_text, max);
   }
-  std::vector<std::string> Dkim() const { return Top(dkim_, 5); }
-  std::vector<std::string> Envelopes() const { return Top(envelopes_, 5); }
+  std::vector<std::string> Dkim() const { return Top(Texts().dkim, 5); }
+  std::vector<std::string> Envelopes() const { return Top(Texts().envelopes, 5); }
 
   Evidence MakeEvidence() const {
+    const Tallies t = Texts();
     Evidence e;
     e.ips = Ips();
-    e.header_from = Top(header_from_, 5);
-    e.envelope_domains = Top(envelopes_, 5);
-    e.dkim = Top(dkim_, 5);
-    e.spf = Top(spf_, 5);
+    e.header_from = Top(t.header_from, 5);
+    e.envelope_domains = Top(t.envelopes, 5);
+    e.dkim = Top(t.dkim, 5);
+    e.spf = Top(t.spf, 5);
     return e;
   }
 
@@ -77,17 +66,35 @@ class Accumulator {
   // Hash maps: a large period adds tens of thousands of groups, and the
   // order is only needed for the few listed at the end (Top).
   using Tally = std::unordered_map<std::string, std::uint64_t>;
-  struct IpHash {
-    std::size_t operator()(const model::IpAddress& ip) const {
-      const auto& b = ip.bytes();
-      return std::hash<std::string_view>()(
-                 std::string_view(reinterpret_cast<const char*>(b.data()), b.size())) ^
-             static_cast<std::size_t>(ip.family());
-    }
+  struct Tallies {
+    Tally header_from, envelopes, dkim, spf;
   };
   static void Count(Tally& t, const std::string& key, std::uint64_t n) {
     std::uint64_t& sum = t[key];
     sum = model::SaturatingAdd(sum, n);
+  }
+  // The messages of each signature under each text it shows: the groups
+  // of a period share a few hundred signatures, so the texts are built
+  // once per signature, not once per group.
+  Tallies Texts() const {
+    Tallies t;
+    for (const auto& [signature, messages] : signature_messages_) {
+      Count(t.header_from, signature->header_from, messages);
+      if (signature->envelope_from) Count(t.envelopes, *signature->envelope_from, messages);
+      for (const auto& d : signature->dkim) {
+        std::string text = "d=" + (d.domain.empty() ? std::string("(none)") : d.domain);
+        if (d.selector) text += " s=" + *d.selector;
+        text += std::string(" ") + model::ToString(d.result);
+        Count(t.dkim, text, messages);
+      }
+      for (const auto& s : signature->spf) {
+        std::string text = (s.domain.empty() ? std::string("(none)") : s.domain) + " " +
+                           model::ToString(s.result);
+        if (s.scope == model::SpfScope::kHelo) text += " (helo)";
+        Count(t.spf, text, messages);
+      }
+    }
+    return t;
   }
   // The `max` largest, ties in text order.
   static std::vector<std::string> Top(const Tally& t, std::size_t max) {
@@ -106,8 +113,8 @@ class Accumulator {
   std::uint64_t failing_ = 0;
   // Keyed by address, not text: formatting every group's address was most
   // of a large period's diagnosis.
-  std::unordered_map<model::IpAddress, std::uint64_t, IpHash> ip_messages_;
-  Tally header_from_, envelopes_, dkim_, spf_;
+  std::unordered_map<model::IpAddress, std::uint64_t> ip_messages_;
+  std::unordered_map<const model::AuthSignature*, std::uint64_t> signature_messages_;
 };
 
 // True when `d` is the policy domain or under it: what relaxed alignment
@@ -208,7 +215,7 @@ std::vector<Finding> Diagnoser::DiagnosePath(const model::PathTotals& path,
     if (no_dkim > 0) {
       bool foreign_signature = false;  // a signature, but for someone else's domain
       bool ours_failing = false;       // a signature for our domain that did not verify
-      for (const auto& d : g.signature.dkim) {
+      for (const auto& d : g.signature->dkim) {
         if (Ours(d.domain, domain)) {
           if (d.result != DkimResult::kPass && d.result != DkimResult::kNone) ours_failing = true;
         } else if (!d.domain.empty() && d.result == DkimResult::kPass) {
@@ -228,19 +235,19 @@ std::vector<Finding> Diagnoser::DiagnosePath(const model::PathTotals& path,
     }
     if (no_spf > 0) {
       bool foreign_pass = false, ours_not_pass = false;
-      for (const auto& s : g.signature.spf) {
+      for (const auto& s : g.signature->spf) {
         if (s.scope == model::SpfScope::kHelo) continue;
         const std::string_view d =
             !s.domain.empty() ? std::string_view(s.domain)
-                              : std::string_view(g.signature.envelope_from.value_or(""));
+                              : std::string_view(g.signature->envelope_from.value_or(""));
         if (Ours(d, domain)) {
           if (s.result != SpfResult::kPass) ours_not_pass = true;
         } else if (!d.empty() && s.result == SpfResult::kPass) {
           foreign_pass = true;
         }
       }
-      if (g.signature.spf.empty() && g.signature.envelope_from &&
-          Ours(*g.signature.envelope_from, domain)) {
+      if (g.signature->spf.empty() && g.signature->envelope_from &&
+          Ours(*g.signature->envelope_from, domain)) {
         ours_not_pass = true;
       }
       if (ours_not_pass) {

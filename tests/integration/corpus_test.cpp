@@ -213,8 +213,8 @@ std::string StoreContents(store::Store& db) {
   }
   std::vector<std::string> lines;
   for (const auto& src : *sources) {
-    lines.push_back(src.path_key + " " + src.ip.ToString() + " " + src.signature.header_from +
-                    " " + std::to_string(src.signature.dkim.size()) + " " + counts(src.counts));
+    lines.push_back(src.path_key + " " + src.ip.ToString() + " " + src.signature->header_from +
+                    " " + std::to_string(src.signature->dkim.size()) + " " + counts(src.counts));
   }
   std::sort(lines.begin(), lines.end());
   for (const auto& l : lines) out << "source " << l << "\n";

@@ -13,6 +13,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <unordered_map>
 
 #include "dmarcwatch/analysis/diagnosis.h"
 #include "dmarcwatch/analysis/domain_report.h"
@@ -130,12 +131,21 @@ Reply StoreError(const Status& status) {
   return Reply::Error(503, "store_unavailable", status.message());
 }
 
-Result<analysis::DomainReport> LoadReport(Shared& shared, Request& req, const Scope& s) {
+// The domain's paths and their findings. With `path_key`, only that path
+// (and the declared paths that sent nothing), diagnosed from its own groups,
+// which are left in `*path_sources`.
+Result<analysis::DomainReport> LoadReport(
+    Shared& shared, Request& req, const Scope& s, const std::string* path_key = nullptr,
+    std::vector<model::SourceCounts>* path_sources = nullptr) {
   auto rollups = shared.services.rollups(*req.store);
   model::RollupQuery q = QueryFor(s);
   auto totals = rollups->PathTotals(q);
   if (!totals.ok()) return std::move(totals).status();
   q.limit = 20000;
+  if (path_key != nullptr) {
+    std::erase_if(*totals, [&](const model::PathTotals& t) { return t.path.key != *path_key; });
+    q.path_key = *path_key;
+  }
   auto sources = rollups->Sources(q);
   if (!sources.ok()) return std::move(sources).status();
   auto policies = rollups->Policies();
@@ -149,8 +159,11 @@ Result<analysis::DomainReport> LoadReport(Shared& shared, Request& req, const Sc
     context.spf = shared.services.spf_for_domain(s.domain);
     context.dns_checked = true;
   }
-  return analysis::BuildDomainReport(s.domain, s.from, s.to, std::move(*totals), *sources, context,
-                                     *shared.services.analysis_config, *shared.services.catalog);
+  auto report =
+      analysis::BuildDomainReport(s.domain, s.from, s.to, std::move(*totals), *sources, context,
+                                  *shared.services.analysis_config, *shared.services.catalog);
+  if (path_sources != nullptr) *path_sources = std::move(*sources);
+  return report;
 }
 
 Array::Ptr DailyJson(const std::vector<model::DailyCounts>& daily, const Scope& s) {
@@ -363,7 +376,8 @@ Reply PathDetail(Shared& shared, Request& req) {
   Scope s;
   if (auto bad = ResolveScope(shared, req, s)) return *bad;
   const std::string key = req.Query("key");
-  auto report = LoadReport(shared, req, s);
+  std::vector<model::SourceCounts> path_sources;
+  auto report = LoadReport(shared, req, s, &key, &path_sources);
   if (!report.ok()) return StoreError(report.status());
   const analysis::PathReport* path = nullptr;
   for (const auto& p : report->paths) {
@@ -375,43 +389,50 @@ Reply PathDetail(Shared& shared, Request& req) {
   model::RollupQuery q = QueryFor(s);
   q.path_key = key;
   auto daily = rollups->Daily(q, true);
-  q.limit = 5000;
-  auto sources = rollups->Sources(q);
   auto reporters = rollups->Reporters(q);
   if (!daily.ok()) return StoreError(daily.status());
-  if (!sources.ok()) return StoreError(sources.status());
   if (!reporters.ok()) return StoreError(reporters.status());
+  // The path's 5,000 largest groups are listed: the first of those its
+  // diagnosis read, in the same order.
+  constexpr std::size_t kListedGroups = 5000;
+  if (path_sources.size() > kListedGroups) path_sources.resize(kListedGroups);
+  const std::vector<model::SourceCounts>* sources = &path_sources;
 
-  // Per IP, most messages first.
-  std::map<std::string, std::pair<model::Counts, std::pair<std::int64_t, std::int64_t>>> by_ip;
-  std::map<std::string, model::IpAddress> ips;
-  for (const auto& g : *sources) {
-    auto& entry = by_ip[g.ip.ToString()];
-    if (entry.first.rows == 0) entry.second = {g.first_day, g.last_day};
-    entry.first.Add(g.counts);
-    entry.second.first = std::min(entry.second.first, g.first_day);
-    entry.second.second = std::max(entry.second.second, g.last_day);
-    ips.emplace(g.ip.ToString(), g.ip);
+  // Per IP, most messages first; ties in address order.
+  struct Source {
+    model::IpAddress ip;
+    model::Counts counts;
+    std::int64_t first_day = 0, last_day = 0;
+  };
+  std::vector<Source> by_ip;
+  {
+    std::unordered_map<model::IpAddress, std::size_t> index;
+    for (const auto& g : *sources) {
+      auto [at, added] = index.emplace(g.ip, by_ip.size());
+      if (added) by_ip.push_back({g.ip, {}, g.first_day, g.last_day});
+      Source& x = by_ip[at->second];
+      x.counts.Add(g.counts);
+      x.first_day = std::min(x.first_day, g.first_day);
+      x.last_day = std::max(x.last_day, g.last_day);
+    }
   }
-  std::vector<std::string> order;
-  for (const auto& [ip, e] : by_ip) order.push_back(ip);
-  std::stable_sort(order.begin(), order.end(), [&](const std::string& a, const std::string& b) {
-    return by_ip[a].first.messages > by_ip[b].first.messages;
+  std::sort(by_ip.begin(), by_ip.end(), [](const Source& a, const Source& b) {
+    if (a.counts.messages != b.counts.messages) return a.counts.messages > b.counts.messages;
+    return a.ip < b.ip;
   });
   constexpr std::size_t kMaxPathSources = 1000;
   const bool csv = WantsCsv(req);
   std::vector<model::IpAddress> listed;
-  for (std::size_t i = 0; i < order.size() && (csv || i < kMaxPathSources); ++i) {
-    listed.push_back(ips[order[i]]);
+  for (std::size_t i = 0; i < by_ip.size() && (csv || i < kMaxPathSources); ++i) {
+    listed.push_back(by_ip[i].ip);
   }
   const std::vector<std::optional<std::string>> ptrs = PtrsOf(*req.store, listed);
   if (csv) {
     std::vector<std::vector<std::string>> rows;
-    for (std::size_t i = 0; i < order.size(); ++i) {
-      const std::string& ip = order[i];
-      const auto& c = by_ip[ip].first;
+    for (std::size_t i = 0; i < by_ip.size(); ++i) {
+      const model::Counts& c = by_ip[i].counts;
       const std::optional<std::string>& ptr = ptrs[i];
-      rows.push_back({ip, ptr.value_or(""), std::to_string(c.messages),
+      rows.push_back({by_ip[i].ip.ToString(), ptr.value_or(""), std::to_string(c.messages),
                       std::to_string(c.dmarc_pass), std::to_string(c.spf_aligned),
                       std::to_string(c.dkim_aligned)});
     }
@@ -419,15 +440,15 @@ Reply PathDetail(Shared& shared, Request& req) {
                "sources.csv");
   }
   Array::Ptr source_list = new Array;
-  for (std::size_t i = 0; i < order.size() && i < kMaxPathSources; ++i) {
-    const auto& entry = by_ip[order[i]];
+  for (std::size_t i = 0; i < by_ip.size() && i < kMaxPathSources; ++i) {
+    const Source& x = by_ip[i];
     Object::Ptr o = NewObject();
-    o->set("ip", order[i]);
+    o->set("ip", x.ip.ToString());
     const std::optional<std::string>& ptr = ptrs[i];
     o->set("ptr", ptr ? Poco::Dynamic::Var(*ptr) : Poco::Dynamic::Var());
-    o->set("counts", CountsJson(entry.first));
-    o->set("first_day", DayText(entry.second.first));
-    o->set("last_day", DayText(entry.second.second));
+    o->set("counts", CountsJson(x.counts));
+    o->set("first_day", DayText(x.first_day));
+    o->set("last_day", DayText(x.last_day));
     source_list->add(o);
   }
   // The identifiers behind failures first.
@@ -439,13 +460,14 @@ Reply PathDetail(Shared& shared, Request& req) {
   Array::Ptr identifiers = new Array;
   for (std::size_t i = 0; i < groups.size() && i < 200; ++i) {
     const model::SourceCounts& g = *groups[i];
+    const model::AuthSignature& sig = *g.signature;
     Object::Ptr o = NewObject();
     o->set("ip", g.ip.ToString());
-    o->set("header_from", g.signature.header_from);
-    o->set("envelope_from", g.signature.envelope_from ? Poco::Dynamic::Var(*g.signature.envelope_from)
-                                                      : Poco::Dynamic::Var());
+    o->set("header_from", sig.header_from);
+    o->set("envelope_from",
+           sig.envelope_from ? Poco::Dynamic::Var(*sig.envelope_from) : Poco::Dynamic::Var());
     Array::Ptr dkim = new Array;
-    for (const auto& d : g.signature.dkim) {
+    for (const auto& d : sig.dkim) {
       Object::Ptr x = NewObject();
       x->set("domain", d.domain);
       x->set("selector", d.selector ? Poco::Dynamic::Var(*d.selector) : Poco::Dynamic::Var());
@@ -454,7 +476,7 @@ Reply PathDetail(Shared& shared, Request& req) {
     }
     o->set("dkim", dkim);
     Array::Ptr spf = new Array;
-    for (const auto& f : g.signature.spf) {
+    for (const auto& f : sig.spf) {
       Object::Ptr x = NewObject();
       x->set("domain", f.domain);
       x->set("scope", std::string(model::ToString(f.scope)));
@@ -463,9 +485,9 @@ Reply PathDetail(Shared& shared, Request& req) {
     }
     o->set("spf", spf);
     Array::Ptr reasons = new Array;
-    for (auto r : g.signature.reasons) reasons->add(std::string(model::ToString(r)));
+    for (auto r : sig.reasons) reasons->add(std::string(model::ToString(r)));
     o->set("reasons", reasons);
-    o->set("disposition", std::string(model::ToString(g.signature.disposition)));
+    o->set("disposition", std::string(model::ToString(sig.disposition)));
     o->set("counts", CountsJson(g.counts));
     identifiers->add(o);
   }
@@ -508,28 +530,38 @@ Reply Senders(Shared& shared, Request& req) {
   if (!sources.ok()) return StoreError(sources.status());
   std::map<std::string, model::PathRef> paths;
   for (const auto& t : *totals) paths[t.path.key] = t.path;
+  // Per (address, path): an address seldom comes through more than one.
   struct Sender {
     model::IpAddress ip;
-    std::string path_key;
+    const std::string* path_key = nullptr;  // in *sources
     model::Counts counts;
   };
-  std::map<std::pair<std::string, std::string>, Sender> senders;
-  for (const auto& g : *sources) {
-    Sender& x = senders[std::make_pair(g.ip.ToString(), g.path_key)];
-    x.ip = g.ip;
-    x.path_key = g.path_key;
-    x.counts.Add(g.counts);
+  std::vector<Sender> senders;
+  {
+    std::unordered_multimap<model::IpAddress, std::size_t> index;
+    for (const auto& g : *sources) {
+      auto [at, end] = index.equal_range(g.ip);
+      while (at != end && *senders[at->second].path_key != g.path_key) ++at;
+      if (at == end) {
+        at = index.emplace(g.ip, senders.size());
+        senders.push_back({g.ip, &g.path_key, {}});
+      }
+      senders[at->second].counts.Add(g.counts);
+    }
   }
   std::vector<const Sender*> list;
-  for (const auto& [k, x] : senders) {
-    const model::PathRef& p = paths[x.path_key];
+  for (const Sender& x : senders) {
+    const model::PathRef& p = paths[*x.path_key];
     if (!kind.empty() && model::ToString(p.kind) != kind) continue;
     if (result == "pass" && x.counts.dmarc_pass == 0) continue;
     if (result == "fail" && x.counts.dmarc_fail() == 0) continue;
     list.push_back(&x);
   }
-  std::stable_sort(list.begin(), list.end(), [](const Sender* a, const Sender* b) {
-    return a->counts.messages > b->counts.messages;
+  // Most messages first; ties in address order, then path.
+  std::sort(list.begin(), list.end(), [](const Sender* a, const Sender* b) {
+    if (a->counts.messages != b->counts.messages) return a->counts.messages > b->counts.messages;
+    if (a->ip != b->ip) return a->ip < b->ip;
+    return *a->path_key < *b->path_key;
   });
   constexpr std::size_t kMaxSenders = 2000;
   const bool csv = WantsCsv(req);
@@ -542,8 +574,8 @@ Reply Senders(Shared& shared, Request& req) {
     std::vector<std::vector<std::string>> rows;
     for (std::size_t i = 0; i < list.size(); ++i) {
       const Sender* x = list[i];
-      const model::PathRef& p = paths[x->path_key];
-      rows.push_back({x->ip.ToString(), ptrs[i].value_or(""), x->path_key,
+      const model::PathRef& p = paths[*x->path_key];
+      rows.push_back({x->ip.ToString(), ptrs[i].value_or(""), *x->path_key,
                       model::ToString(p.kind), p.name, p.provider,
                       std::to_string(x->counts.messages), std::to_string(x->counts.dmarc_pass),
                       std::to_string(x->counts.spf_aligned), std::to_string(x->counts.dkim_aligned)});
@@ -555,12 +587,12 @@ Reply Senders(Shared& shared, Request& req) {
   Array::Ptr out = new Array;
   for (std::size_t i = 0; i < list.size() && i < kMaxSenders; ++i) {
     const Sender* x = list[i];
-    const model::PathRef& p = paths[x->path_key];
+    const model::PathRef& p = paths[*x->path_key];
     Object::Ptr o = NewObject();
     o->set("ip", x->ip.ToString());
     const std::optional<std::string>& ptr = ptrs[i];
     o->set("ptr", ptr ? Poco::Dynamic::Var(*ptr) : Poco::Dynamic::Var());
-    o->set("path", x->path_key);
+    o->set("path", *x->path_key);
     o->set("kind", std::string(model::ToString(p.kind)));
     o->set("name", OrNull(p.name));
     o->set("provider", OrNull(p.provider));

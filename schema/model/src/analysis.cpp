@@ -32,4 +32,9 @@ void Counts::Add(const Counts& o) {
   rows = SaturatingAdd(rows, o.rows);
 }
 
+const std::shared_ptr<const AuthSignature>& EmptySignature() {
+  static const std::shared_ptr<const AuthSignature> empty = std::make_shared<AuthSignature>();
+  return empty;
+}
+
 }  // namespace dmarcwatch::model

@@ -34,6 +34,13 @@ IpAddress IpAddress::V4(std::uint32_t host_order) {
   return ip;
 }
 
+IpAddress IpAddress::V6(const std::array<std::uint8_t, 16>& network_order) {
+  IpAddress ip;
+  ip.family_ = Family::kV6;
+  ip.bytes_ = network_order;
+  return ip;
+}
+
 std::optional<IpAddress> IpAddress::MappedV4() const {
   if (family_ != Family::kV6) return std::nullopt;
   for (int i = 0; i < 10; ++i) {

@@ -1,6 +1,8 @@
 #include "period_answers.h"
 
 #include <algorithm>
+#include <array>
+#include <memory>
 #include <cstdint>
 #include <unordered_map>
 
@@ -12,7 +14,8 @@ namespace {
 // The first byte of every body; a change of layout takes a new value, and
 // bodies of the old one are then recomputed.
 constexpr char kPathTotalsFormat = 'P';
-constexpr char kSourcesFormat = 'T';  // 'S': one signature per group
+// 'S': one signature per group; 'T': addresses as text, a path key per group.
+constexpr char kSourcesFormat = 'U';
 
 class Writer {
  public:
@@ -34,6 +37,11 @@ class Writer {
     out_.append(s);
   }
   void Raw(std::string_view bytes) { out_.append(bytes); }
+  void Ip(const model::IpAddress& ip) {  // 4 or 6, then the address's bytes
+    const bool v4 = ip.is_v4();
+    U(v4 ? 4 : 6);
+    out_.append(reinterpret_cast<const char*>(ip.bytes().data()), v4 ? 4 : 16);
+  }
   void OptS(const std::optional<std::string>& s) {
     U(s ? 1 : 0);
     if (s) S(*s);
@@ -94,6 +102,20 @@ class Reader {
   std::optional<std::string> OptS() {
     if (U() == 0) return std::nullopt;
     return S();
+  }
+  model::IpAddress Ip() {
+    const std::uint64_t family = U();
+    const std::size_t n = family == 4 ? 4 : 16;
+    if (!ok_ || (family != 4 && family != 6) || n > in_.size() - at_) {
+      ok_ = false;
+      return {};
+    }
+    std::array<std::uint8_t, 16> b{};
+    std::copy_n(reinterpret_cast<const std::uint8_t*>(in_.data() + at_), n, b.begin());
+    at_ += n;
+    if (family == 6) return model::IpAddress::V6(b);
+    return model::IpAddress::V4(std::uint32_t{b[0]} << 24 | std::uint32_t{b[1]} << 16 |
+                                std::uint32_t{b[2]} << 8 | b[3]);
   }
   // Enums end with kUnknown; a larger value (a damaged body) reads as it.
   template <typename Enum>
@@ -212,28 +234,45 @@ std::optional<std::vector<model::PathTotals>> DecodePathTotals(std::string_view 
 }
 
 std::string EncodeSources(const std::vector<model::SourceCounts>& sources) {
-  // Groups share few signatures (hundreds among hundreds of thousands of
-  // groups on a large store): each is written once and named by index.
-  std::unordered_map<std::string, std::uint64_t> index;
-  std::vector<std::uint64_t> refs;
-  refs.reserve(sources.size());
-  std::string dictionary;
+  // Groups share few signatures and paths (hundreds and a handful among
+  // hundreds of thousands of groups on a large store): each is written once
+  // and named by index.
+  std::unordered_map<const model::AuthSignature*, std::uint64_t> by_pointer;
+  std::unordered_map<std::string, std::uint64_t> by_text;
+  std::unordered_map<std::string, std::uint64_t> paths;
+  std::vector<std::uint64_t> signature_refs, path_refs;
+  signature_refs.reserve(sources.size());
+  path_refs.reserve(sources.size());
+  std::string signatures, path_keys;
   for (const model::SourceCounts& s : sources) {
-    Writer one;
-    WriteSignature(one, s.signature);
-    auto [at, added] = index.emplace(one.Take(), index.size());
-    if (added) dictionary += at->first;
-    refs.push_back(at->second);
+    auto known = by_pointer.find(s.signature.get());
+    if (known == by_pointer.end()) {
+      Writer one;
+      WriteSignature(one, *s.signature);
+      auto [at, added] = by_text.emplace(one.Take(), by_text.size());
+      if (added) signatures += at->first;
+      known = by_pointer.emplace(s.signature.get(), at->second).first;
+    }
+    signature_refs.push_back(known->second);
+    auto [path, added] = paths.emplace(s.path_key, paths.size());
+    if (added) {
+      Writer one;
+      one.S(s.path_key);
+      path_keys += one.Take();
+    }
+    path_refs.push_back(path->second);
   }
   Writer w(kSourcesFormat);
-  w.U(index.size());
-  w.Raw(dictionary);
+  w.U(by_text.size());
+  w.Raw(signatures);
+  w.U(paths.size());
+  w.Raw(path_keys);
   w.U(sources.size());
   for (std::size_t k = 0; k < sources.size(); ++k) {
     const model::SourceCounts& s = sources[k];
-    w.S(s.path_key);
-    w.S(s.ip.ToString());
-    w.U(refs[k]);
+    w.U(path_refs[k]);
+    w.Ip(s.ip);
+    w.U(signature_refs[k]);
     w.C(s.counts);
     w.I(s.first_day);
     w.I(s.last_day);
@@ -244,15 +283,21 @@ std::string EncodeSources(const std::vector<model::SourceCounts>& sources) {
 std::optional<std::vector<model::SourceCounts>> DecodeSources(std::string_view body,
                                                               std::size_t max_groups) {
   Reader r(body, kSourcesFormat);
-  std::vector<model::AuthSignature> signatures;
-  for (std::uint64_t n = r.Count(); n > 0 && r.ok(); --n) signatures.push_back(ReadSignature(r));
+  std::vector<std::shared_ptr<const model::AuthSignature>> signatures;
+  for (std::uint64_t n = r.Count(); n > 0 && r.ok(); --n) {
+    signatures.push_back(std::make_shared<const model::AuthSignature>(ReadSignature(r)));
+  }
+  std::vector<std::string> path_keys;
+  for (std::uint64_t n = r.Count(); n > 0 && r.ok(); --n) path_keys.push_back(r.S());
   std::vector<model::SourceCounts> out;
   const std::uint64_t n = std::min<std::uint64_t>(r.Count(), max_groups);
   out.reserve(n);
   for (std::uint64_t k = 0; k < n && r.ok(); ++k) {
     model::SourceCounts s;
-    s.path_key = r.S();
-    if (auto ip = model::IpAddress::Parse(r.S())) s.ip = *ip;
+    const std::uint64_t path = r.U();
+    if (path >= path_keys.size()) return std::nullopt;
+    s.path_key = path_keys[path];
+    s.ip = r.Ip();
     const std::uint64_t ref = r.U();
     if (ref >= signatures.size()) return std::nullopt;
     s.signature = signatures[ref];

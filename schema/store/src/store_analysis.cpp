@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <limits>
 #include <map>
+#include <memory>
 #include <set>
 #include <tuple>
 
@@ -264,15 +265,18 @@ std::optional<std::int64_t> Store::Impl::RollupGeneration() {
   return generation;
 }
 
-std::optional<std::string> Store::Impl::FindAnswer(const std::string& key,
-                                                   std::int64_t generation) {
-  Poco::Data::BLOB body;
+std::optional<Store::Impl::KeptAnswer> Store::Impl::FindAnswer(const std::string& key) {
+  // One statement for both: a kept answer is read on every cache miss of
+  // a period view.
+  KeptAnswer kept;
   std::string k = key;
   Poco::Data::Statement st(session);
-  st << dialect.Sql("SELECT body FROM period_answers WHERE query = ? AND generation = ?"),
-      into(body), use(k), bind(generation);
+  st << dialect.Sql("SELECT g.generation, a.body FROM rollup_generation g "
+                    "LEFT JOIN period_answers a ON a.query = ? AND a.generation = g.generation "
+                    "WHERE g.id = 1"),
+      use(k), into(kept.generation), into(kept.body);
   if (st.execute() == 0) return std::nullopt;
-  return std::string(reinterpret_cast<const char*>(body.rawContent()), body.size());
+  return kept;
 }
 
 void Store::Impl::KeepAnswer(const std::string& key, std::int64_t generation,
@@ -575,14 +579,16 @@ std::vector<model::SourceCounts> Store::Impl::Sources(const RollupFilter& filter
   st.execute();
 
   // The signatures of these groups, each read once.
-  std::map<std::int64_t, model::AuthSignature> signatures;
+  std::map<std::int64_t, std::shared_ptr<const model::AuthSignature>> signatures;
   for (std::int64_t id : std::set<std::int64_t>(sig_ids.begin(), sig_ids.end())) {
     SignatureRowData row;
     Poco::Data::Statement sig(i.session);
     sig << i.dialect.Sql("SELECT " + ColumnList<SignatureRowData>() +
                          " FROM signatures WHERE id = ?"),
         into(row), bind(id);
-    if (sig.execute() > 0) signatures[id] = FromSignatureRow(row);
+    signatures[id] = sig.execute() > 0
+                         ? std::make_shared<const model::AuthSignature>(FromSignatureRow(row))
+                         : model::EmptySignature();
   }
 
   std::vector<model::SourceCounts> out;

@@ -3,6 +3,7 @@
 // Store, its single exception-to-Status mapping, and the prepared
 // statements of the write path. Not part of the module's interface.
 
+#include <Poco/Data/LOB.h>
 #include <Poco/Data/Session.h>
 #include <Poco/Data/Statement.h>
 #include <Poco/Exception.h>
@@ -160,8 +161,14 @@ struct Store::Impl {
   // Period answers (migration 0007, period_answers.h). The generation of
   // the rollups as committed now.
   std::optional<std::int64_t> RollupGeneration();
-  // The body kept for `key` at `generation`, if any.
-  std::optional<std::string> FindAnswer(const std::string& key, std::int64_t generation);
+  // The rollups' generation and the body kept for `key` at that generation
+  // (empty when none), read at once; nullopt when the store has no
+  // generation row.
+  struct KeptAnswer {
+    std::int64_t generation = 0;
+    Poco::Data::BLOB body;
+  };
+  std::optional<KeptAnswer> FindAnswer(const std::string& key);
   // Keeps `body` for `key` at `generation` and drops answers of other
   // generations. Best effort: a store that cannot be written (read-only,
   // busy) only costs the next reader the query.
@@ -170,10 +177,14 @@ struct Store::Impl {
   template <typename T, typename Compute, typename Encode, typename Decode>
   T Answer(const std::string& key, Compute&& compute, Encode&& encode, Decode&& decode) {
     std::optional<std::int64_t> generation;
-    if (options.keep_answers) generation = RollupGeneration();
-    if (generation) {
-      if (std::optional<std::string> body = FindAnswer(key, *generation)) {
-        if (std::optional<T> kept = decode(*body)) return std::move(*kept);
+    if (options.keep_answers) {
+      if (std::optional<KeptAnswer> kept = FindAnswer(key)) {
+        generation = kept->generation;
+        const std::string_view body(reinterpret_cast<const char*>(kept->body.rawContent()),
+                                    kept->body.size());
+        if (!body.empty()) {
+          if (std::optional<T> answer = decode(body)) return std::move(*answer);
+        }
       }
     }
     T answer = compute();

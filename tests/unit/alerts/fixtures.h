@@ -184,7 +184,7 @@ class FakeRollups : public analysis::RollupReader {
       if (g.path_key.empty()) {
         g.path_key = r.path.key;
         g.ip = *model::IpAddress::Parse(r.ip);
-        g.signature = r.signature;
+        g.signature = std::make_shared<const model::AuthSignature>(r.signature);
         g.first_day = r.day;
         g.last_day = r.day;
       }

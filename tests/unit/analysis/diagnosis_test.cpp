@@ -43,13 +43,20 @@ model::PathTotals Path(const std::string& key, model::PathKind kind, const std::
   return t;
 }
 
+// The group's own signature, to edit (groups share theirs otherwise).
+model::AuthSignature& Sig(model::SourceCounts& g) {
+  auto own = std::make_shared<model::AuthSignature>(*g.signature);
+  g.signature = own;
+  return *own;
+}
+
 // One source group: `messages` of which `dkim`/`spf` aligned.
 model::SourceCounts Group(const std::string& key, const char* ip, std::uint64_t messages,
                           std::uint64_t dkim_aligned, std::uint64_t spf_aligned) {
   model::SourceCounts g;
   g.path_key = key;
   g.ip = *model::IpAddress::Parse(ip);
-  g.signature.header_from = "example.com";
+  Sig(g).header_from = "example.com";
   g.counts.messages = messages;
   g.counts.dkim_aligned = dkim_aligned;
   g.counts.spf_aligned = spf_aligned;
@@ -87,9 +94,9 @@ BOOST_FIXTURE_TEST_SUITE(diagnosis, Fixture)
 BOOST_AUTO_TEST_CASE(a_smarthost_signing_with_its_own_domain_is_told_which_records_to_publish) {
   auto path = Path("path:SendGrid", model::PathKind::kSmarthost, "SendGrid", "sendgrid");
   auto g = Group("path:SendGrid", "167.89.118.12", 400, 0, 0);
-  g.signature.envelope_from = "sendgrid.net";
-  g.signature.dkim = {{"sendgrid.info", "smtpapi", model::DkimResult::kPass, {}}};
-  g.signature.spf = {{"sendgrid.net", model::SpfScope::kMfrom, model::SpfResult::kPass, {}}};
+  Sig(g).envelope_from = "sendgrid.net";
+  Sig(g).dkim = {{"sendgrid.info", "smtpapi", model::DkimResult::kPass, {}}};
+  Sig(g).spf = {{"sendgrid.net", model::SpfScope::kMfrom, model::SpfResult::kPass, {}}};
   auto findings = diagnoser.DiagnosePath(path, {g}, Context());
   const auto* dkim = Find(findings, "dkim_provider_domain");
   BOOST_REQUIRE(dkim);
@@ -111,10 +118,10 @@ BOOST_AUTO_TEST_CASE(a_smarthost_signing_with_its_own_domain_is_told_which_recor
 BOOST_AUTO_TEST_CASE(a_return_path_on_the_providers_domain_is_only_informational_when_dkim_aligns) {
   auto path = Path("path:Amazon SES", model::PathKind::kSmarthost, "Amazon SES", "amazon-ses");
   auto g = Group("path:Amazon SES", "54.240.8.97", 500, 500, 0);
-  g.signature.envelope_from = "us-east-1.amazonses.com";
-  g.signature.dkim = {{"example.com", "tok", model::DkimResult::kPass, {}},
+  Sig(g).envelope_from = "us-east-1.amazonses.com";
+  Sig(g).dkim = {{"example.com", "tok", model::DkimResult::kPass, {}},
                       {"amazonses.com", "tok2", model::DkimResult::kPass, {}}};
-  g.signature.spf = {{"us-east-1.amazonses.com", model::SpfScope::kMfrom,
+  Sig(g).spf = {{"us-east-1.amazonses.com", model::SpfScope::kMfrom,
                       model::SpfResult::kPass, {}}};
   auto findings = diagnoser.DiagnosePath(path, {g}, Context());
   const auto* rp = Find(findings, "return_path_not_aligned");
@@ -128,9 +135,9 @@ BOOST_AUTO_TEST_CASE(a_return_path_on_the_providers_domain_is_only_informational
 BOOST_AUTO_TEST_CASE(a_dkim_only_provider_is_not_flagged_for_spf) {
   auto path = Path("path:Newsletter", model::PathKind::kSmarthost, "Newsletter", "constant-contact");
   auto g = Group("path:Newsletter", "208.75.123.1", 90, 90, 0);
-  g.signature.envelope_from = "in.constantcontact.com";
-  g.signature.dkim = {{"example.com", "1000073432", model::DkimResult::kPass, {}}};
-  g.signature.spf = {{"in.constantcontact.com", model::SpfScope::kMfrom, model::SpfResult::kPass, {}}};
+  Sig(g).envelope_from = "in.constantcontact.com";
+  Sig(g).dkim = {{"example.com", "1000073432", model::DkimResult::kPass, {}}};
+  Sig(g).spf = {{"in.constantcontact.com", model::SpfScope::kMfrom, model::SpfResult::kPass, {}}};
   auto findings = diagnoser.DiagnosePath(path, {g}, Context());
   BOOST_TEST(findings.empty());
 }
@@ -138,13 +145,13 @@ BOOST_AUTO_TEST_CASE(a_dkim_only_provider_is_not_flagged_for_spf) {
 BOOST_AUTO_TEST_CASE(a_direct_ip_failing_spf_is_told_the_ip4_mechanism_to_add) {
   auto path = Path("path:Office MTA", model::PathKind::kDirect, "Office MTA", "");
   auto good = Group("path:Office MTA", "192.0.2.1", 270, 270, 270);
-  good.signature.envelope_from = "example.com";
-  good.signature.spf = {{"example.com", model::SpfScope::kMfrom, model::SpfResult::kPass, {}}};
-  good.signature.dkim = {{"example.com", "mta", model::DkimResult::kPass, {}}};
+  Sig(good).envelope_from = "example.com";
+  Sig(good).spf = {{"example.com", model::SpfScope::kMfrom, model::SpfResult::kPass, {}}};
+  Sig(good).dkim = {{"example.com", "mta", model::DkimResult::kPass, {}}};
   auto bad = Group("path:Office MTA", "192.0.2.7", 30, 30, 0);
-  bad.signature.envelope_from = "example.com";
-  bad.signature.spf = {{"example.com", model::SpfScope::kMfrom, model::SpfResult::kFail, {}}};
-  bad.signature.dkim = {{"example.com", "mta", model::DkimResult::kPass, {}}};
+  Sig(bad).envelope_from = "example.com";
+  Sig(bad).spf = {{"example.com", model::SpfScope::kMfrom, model::SpfResult::kFail, {}}};
+  Sig(bad).dkim = {{"example.com", "mta", model::DkimResult::kPass, {}}};
   auto findings = diagnoser.DiagnosePath(path, {good, bad}, Context());
   const auto* f = Find(findings, "direct_ip_spf_fail");
   BOOST_REQUIRE(f);
@@ -158,8 +165,8 @@ BOOST_AUTO_TEST_CASE(a_direct_ip_failing_spf_is_told_the_ip4_mechanism_to_add) {
 BOOST_AUTO_TEST_CASE(an_undeclared_provider_gets_a_configuration_snippet) {
   auto path = Path("undeclared:mailgun", model::PathKind::kUndeclared, "", "mailgun");
   auto g = Group("undeclared:mailgun", "159.135.1.2", 60, 60, 60);
-  g.signature.envelope_from = "mg.example.com";
-  g.signature.dkim = {{"mailgun.org", "mg", model::DkimResult::kPass, {}}};
+  Sig(g).envelope_from = "mg.example.com";
+  Sig(g).dkim = {{"mailgun.org", "mg", model::DkimResult::kPass, {}}};
   auto findings = diagnoser.DiagnosePath(path, {g}, Context());
   const auto* f = Find(findings, "undeclared_provider");
   BOOST_REQUIRE(f);
@@ -171,7 +178,7 @@ BOOST_AUTO_TEST_CASE(an_undeclared_provider_gets_a_configuration_snippet) {
 BOOST_AUTO_TEST_CASE(unknown_failing_sources_are_spoofing_candidates_and_the_policy_matters) {
   auto path = Path("unknown", model::PathKind::kUnknown, "", "");
   auto g = Group("unknown", "185.40.217.150", 100, 0, 0);
-  g.signature.envelope_from = "examp1e-billing.com";
+  Sig(g).envelope_from = "examp1e-billing.com";
   auto none = diagnoser.DiagnosePath(path, {g}, Context(model::Disposition::kNone));
   const auto* f = Find(none, "unknown_failing");
   BOOST_REQUIRE(f);
@@ -254,7 +261,7 @@ BOOST_AUTO_TEST_CASE(the_domain_report_lists_silent_declared_paths_and_puts_fail
   ok.counts.dkim_aligned = 900;
   ok.counts.spf_aligned = 900;
   auto g = Group("path:SendGrid", "167.89.118.12", 400, 0, 0);
-  g.signature.dkim = {{"sendgrid.info", "smtpapi", model::DkimResult::kPass, {}}};
+  Sig(g).dkim = {{"sendgrid.info", "smtpapi", model::DkimResult::kPass, {}}};
   auto report = analysis::BuildDomainReport("example.com", 100, 129, {ok, sg}, {g}, Context(),
                                             config, analysis::Catalog::Builtin());
   BOOST_REQUIRE_EQUAL(report.paths.size(), 4u);  // two silent: Office MTA, Newsletter

@@ -1,6 +1,8 @@
 #include "dmarcwatch/model/ip_address.h"
 
+#include <algorithm>
 #include <boost/test/unit_test.hpp>
+#include <unordered_set>
 
 using dmarcwatch::model::IpAddress;
 using dmarcwatch::model::IpNetwork;
@@ -69,6 +71,21 @@ BOOST_AUTO_TEST_CASE(rejects_host_bits_and_bad_prefixes) {
                           "2001:db8::/129", "2001:db8::1/64", "x/8"}) {
     BOOST_TEST(!IpNetwork::Parse(bad), bad);
   }
+}
+
+BOOST_AUTO_TEST_CASE(built_from_bytes_equals_parsed_and_hashes_alike) {
+  const IpAddress v6 = *IpAddress::Parse("2001:db8::1");
+  BOOST_TEST((IpAddress::V6(v6.bytes()) == v6));
+  BOOST_TEST(IpAddress::V6(v6.bytes()).ToString() == "2001:db8::1");
+  // ::c000:201 and 192.0.2.1 have the same first bytes, not the same family.
+  const IpAddress v4 = *IpAddress::Parse("192.0.2.1");
+  std::array<std::uint8_t, 16> low{};
+  std::copy_n(v4.bytes().begin(), 4, low.begin());
+  const IpAddress other = IpAddress::V6(low);
+  BOOST_TEST((other != v4));
+  BOOST_TEST((v4 < other));  // IPv4 sorts first
+  const std::unordered_set<IpAddress> set{v4, other, v6, *IpAddress::Parse("2001:db8::1")};
+  BOOST_TEST(set.size() == 3u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

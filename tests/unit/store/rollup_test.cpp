@@ -337,7 +337,7 @@ std::vector<m::SourceCounts> Sources(Store &store, const RollupFilter &f) {
 std::vector<std::string> SourceLines(Store &store, const RollupFilter &f) {
   std::vector<std::string> out;
   for (const m::SourceCounts &s : Sources(store, f)) {
-    out.push_back(SourceLine(s.path_key, s.ip.ToString(), ShowSignature(s.signature), s.counts,
+    out.push_back(SourceLine(s.path_key, s.ip.ToString(), ShowSignature(*s.signature), s.counts,
                              s.first_day, s.last_day));
   }
   return out;
@@ -1062,7 +1062,7 @@ BOOST_AUTO_TEST_CASE(save_report_failing_after_its_first_rollup_writes_nothing) 
   // The signature stored by the failed attempt was rolled back with it; the
   // retry's groups point at signatures that exist.
   for (const m::SourceCounts &s : sources) {
-    BOOST_TEST(ShowSignature(s.signature) == ShowSignature(SignatureOf(report.records[0])));
+    BOOST_TEST(ShowSignature(*s.signature) == ShowSignature(SignatureOf(report.records[0])));
   }
   const auto office_totals = PathOf(*store, Everything(), kOffice.key);
   BOOST_REQUIRE(office_totals.has_value());
@@ -1158,7 +1158,7 @@ std::string AnswerText(const std::vector<m::PathTotals> &totals) {
 std::string AnswerText(const std::vector<m::SourceCounts> &sources) {
   std::ostringstream out;
   for (const m::SourceCounts &g : sources) {
-    const m::AuthSignature &sig = g.signature;
+    const m::AuthSignature &sig = *g.signature;
     out << g.path_key << '|' << g.ip.ToString() << '|' << sig.header_from << '|'
         << sig.envelope_from.value_or("(none)") << '|' << m::ToString(sig.disposition) << '|';
     for (const auto &d : sig.dkim) {
@@ -1328,19 +1328,19 @@ BOOST_AUTO_TEST_CASE(query_sources_gives_each_groups_signature_most_messages_fir
   const auto groups = Sources(*store, Everything());
   BOOST_REQUIRE_EQUAL(groups.size(), 4u);
   BOOST_TEST(groups[0].ip.ToString() == "192.0.2.1");
-  BOOST_TEST(ShowSignature(groups[0].signature) == ShowSignature(SignatureOf(y)));
+  BOOST_TEST(ShowSignature(*groups[0].signature) == ShowSignature(SignatureOf(y)));
   BOOST_TEST(groups[0].counts.messages == 50u);
   BOOST_TEST(groups[0].counts.quarantined == 50u);
   BOOST_TEST(groups[1].ip.ToString() == "192.0.2.2");
-  BOOST_TEST(ShowSignature(groups[1].signature) == ShowSignature(SignatureOf(x)));
+  BOOST_TEST(ShowSignature(*groups[1].signature) == ShowSignature(SignatureOf(x)));
   BOOST_TEST(groups[1].counts.messages == 20u);
   BOOST_TEST(groups[2].ip.ToString() == "192.0.2.1");
-  BOOST_TEST(ShowSignature(groups[2].signature) == ShowSignature(SignatureOf(x)));
+  BOOST_TEST(ShowSignature(*groups[2].signature) == ShowSignature(SignatureOf(x)));
   BOOST_TEST(Show(groups[2].counts) == Show(MakeCounts(9, 9, 9, 9, 0, 0, 0, 3)));
   BOOST_TEST(groups[2].first_day == kDayNumber0);
   BOOST_TEST(groups[2].last_day == kDayNumber0 + 2);
-  BOOST_TEST(ShowSignature(groups[3].signature) == ShowSignature(SignatureOf(z)));
-  BOOST_TEST(!groups[3].signature.envelope_from.has_value());
+  BOOST_TEST(ShowSignature(*groups[3].signature) == ShowSignature(SignatureOf(z)));
+  BOOST_TEST(!groups[3].signature->envelope_from.has_value());
   BOOST_TEST(groups[3].counts.messages == 1u);
   for (const m::SourceCounts &g : groups) BOOST_TEST(g.path_key == kOffice.key);
 

@@ -15,6 +15,7 @@
 #include <Poco/Net/NameValueCollection.h>
 #include <Poco/Net/SSLManager.h>
 #include <Poco/StreamCopier.h>
+#include <Poco/URI.h>
 
 #include <atomic>
 #include <boost/test/unit_test.hpp>
@@ -24,6 +25,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <sstream>
 
@@ -32,6 +34,7 @@
 #include "dmarcwatch/model/time.h"
 #include "dmarcwatch/store/alerts.h"
 #include "dmarcwatch/store/store.h"
+#include "dmarcwatch/web/json.h"
 #include "dmarcwatch/web/auth.h"
 #include "dmarcwatch/web/server.h"
 #include "http.h"
@@ -621,6 +624,29 @@ BOOST_AUTO_TEST_CASE(overview_path_and_senders_come_from_the_rollups) {
   BOOST_TEST(path->getArray("findings")->size() > 0u);
   BOOST_TEST(path->getArray("reporters")->size() > 0u);
   BOOST_TEST(Call("GET", "/api/v1/path?domain=example.com&key=path:Nope", "", admin.cookie).status == 404);
+  // Each path's page, diagnosed from that path's groups alone, describes it
+  // as the overview does (counts, sources, top finding), declared paths
+  // that sent nothing included.
+  for (std::size_t i = 0; i < paths->size(); ++i) {
+    auto listed = paths->getObject(static_cast<unsigned>(i));
+    const std::string key = listed->getValue<std::string>("key");
+    std::string encoded;
+    Poco::URI::encode(key, "&=+#?", encoded);
+    auto page = Call("GET",
+                     "/api/v1/path?domain=example.com&from=2026-10-01&to=2026-10-31&key=" + encoded,
+                     "", admin.cookie);
+    BOOST_REQUIRE_EQUAL(page.status, 200);
+    auto detail = page.Json();
+    BOOST_REQUIRE(listed->has("findings"));
+    const auto text = [](const Poco::JSON::Array::Ptr& a) {
+      Poco::JSON::Object::Ptr o = new Poco::JSON::Object;
+      o->set("findings", a);
+      return web::ToText(o);
+    };
+    BOOST_TEST(text(detail->getArray("findings")) == text(listed->getArray("findings")), key);
+    listed->remove("findings");
+    BOOST_TEST(web::ToText(detail->getObject("path")) == web::ToText(listed), key);
+  }
 
   auto s = Call("GET", "/api/v1/senders?domain=example.com&kind=unknown&result=fail", "", admin.cookie);
   auto senders = s.Json()->getArray("senders");
@@ -628,6 +654,22 @@ BOOST_AUTO_TEST_CASE(overview_path_and_senders_come_from_the_rollups) {
   for (std::size_t i = 0; i < senders->size(); ++i) {
     BOOST_TEST(senders->getObject(static_cast<unsigned>(i))->getValue<std::string>("kind") == "unknown");
   }
+  // Unfiltered, the senders add up to the period's messages, most first.
+  auto all = Call("GET", "/api/v1/senders?domain=example.com&from=2026-10-01&to=2026-10-31", "",
+                  admin.cookie).Json();
+  auto every = all->getArray("senders");
+  std::uint64_t sent = 0, previous = std::numeric_limits<std::uint64_t>::max();
+  std::set<std::string> seen;
+  for (std::size_t i = 0; i < every->size(); ++i) {
+    auto x = every->getObject(static_cast<unsigned>(i));
+    const std::uint64_t n = x->getObject("counts")->getValue<std::uint64_t>("messages");
+    BOOST_TEST(n <= previous);
+    previous = n;
+    sent += n;
+    BOOST_TEST(seen.insert(x->getValue<std::string>("ip") + " " + x->getValue<std::string>("path")).second);
+  }
+  BOOST_TEST(!all->getValue<bool>("truncated"));
+  BOOST_TEST(sent == overview->getObject("totals")->getValue<std::uint64_t>("messages"));
   BOOST_TEST(Call("GET", "/api/v1/senders?result=maybe", "", admin.cookie).status == 400);
   BOOST_TEST(Call("GET", "/api/v1/overview?from=yesterday", "", admin.cookie).status == 400);
   BOOST_TEST(Call("GET", "/api/v1/overview?from=2026-10-10&to=2026-10-01", "", admin.cookie).status == 400);

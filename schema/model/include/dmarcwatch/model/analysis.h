@@ -8,6 +8,7 @@
 // "undeclared:<provider id>", "forwarder" or "unknown".
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -102,11 +103,17 @@ struct AuthSignature {
   AppliedDisposition disposition = AppliedDisposition::kUnknown;
 };
 
+// One empty signature, shared: what a SourceCounts holds until it is given
+// its own.
+const std::shared_ptr<const AuthSignature>& EmptySignature();
+
 // Messages from one source IP with one signature, over a period.
 struct SourceCounts {
   std::string path_key;
   IpAddress ip;
-  AuthSignature signature;
+  // Never null. Shared: a period's tens of thousands of groups have a few
+  // hundred signatures, and readers tally per signature, not per group.
+  std::shared_ptr<const AuthSignature> signature = EmptySignature();
   Counts counts;
   std::int64_t first_day = 0;
   std::int64_t last_day = 0;

@@ -10,7 +10,9 @@
 
 #include <array>
 #include <compare>
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -25,6 +27,7 @@ class IpAddress {
   // accepted here; callers trim first.
   static std::optional<IpAddress> Parse(std::string_view text);
   static IpAddress V4(std::uint32_t host_order);
+  static IpAddress V6(const std::array<std::uint8_t, 16>& network_order);
 
   Family family() const { return family_; }
   bool is_v4() const { return family_ == Family::kV4; }
@@ -65,3 +68,14 @@ class IpNetwork {
 };
 
 }  // namespace dmarcwatch::model
+
+// For hash maps keyed by address, which large periods tally by.
+template <>
+struct std::hash<dmarcwatch::model::IpAddress> {
+  std::size_t operator()(const dmarcwatch::model::IpAddress& ip) const noexcept {
+    const auto& b = ip.bytes();
+    return std::hash<std::string_view>()(
+               std::string_view(reinterpret_cast<const char*>(b.data()), b.size())) ^
+           static_cast<std::size_t>(ip.family());
+  }
+};
