@@ -535,11 +535,16 @@ Result<std::unique_ptr<Server>> Server::Start(WebOptions options, WebServices se
           Poco::Net::Context::VERIFY_NONE, 9, false, "HIGH:!aNULL:!MD5:!RC4");
       context->disableProtocols(Poco::Net::Context::PROTO_SSLV2 | Poco::Net::Context::PROTO_SSLV3 |
                                 Poco::Net::Context::PROTO_TLSV1 | Poco::Net::Context::PROTO_TLSV1_1);
-      socket = std::make_unique<Poco::Net::SecureServerSocket>(address, backlog, context);
+      socket = std::make_unique<Poco::Net::SecureServerSocket>(context);
       shared.tls = true;
     } else {
-      socket = std::make_unique<Poco::Net::ServerSocket>(address, backlog);
+      socket = std::make_unique<Poco::Net::ServerSocket>();
     }
+    // SO_REUSEADDR, not SO_REUSEPORT (which Poco's binding constructors
+    // set too): a second server on a port in use must fail, not share its
+    // connections with the first.
+    socket->bind(address, true, false);
+    socket->listen(backlog);
     impl->port = socket->address().port();
     Poco::Net::HTTPServerParams::Ptr params = new Poco::Net::HTTPServerParams;
     params->setMaxThreads(shared.options.threads);

@@ -789,6 +789,18 @@ BOOST_AUTO_TEST_CASE(without_users_only_loopback_is_allowed_and_sessions_are_ano
   (*open)->Stop(1);
 }
 
+BOOST_AUTO_TEST_CASE(a_second_server_on_a_port_in_use_fails_to_start) {
+  // Sharing the port (SO_REUSEPORT) would split the connections between
+  // the two, silently; the second must fail instead, as a port in use does.
+  auto options = g->Options(false);
+  options.port = g->server->port();
+  auto second = web::Server::Start(options, g->Services(), g->metrics);
+  BOOST_REQUIRE(!second.ok());
+  BOOST_TEST(second.status().reason() == "listen_failed");
+  BOOST_TEST(second.status().message().find("in use") != std::string::npos,
+             second.status().message());
+}
+
 BOOST_AUTO_TEST_CASE(tls_serves_https_with_secure_cookies) {
   const std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 -keyout '" +
                           (g->dir / "key.pem").string() + "' -out '" + (g->dir / "cert.pem").string() +
