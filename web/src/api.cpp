@@ -25,6 +25,7 @@
 #include "dmarcwatch/store/sessions.h"
 #include "dmarcwatch/web/json.h"
 #include "http.h"
+#include "json_writer.h"
 
 namespace dmarcwatch::web::internal {
 namespace {
@@ -439,78 +440,70 @@ Reply PathDetail(Shared& shared, Request& req) {
     return Csv({"ip", "ptr", "messages", "dmarc_pass", "spf_aligned", "dkim_aligned"}, rows,
                "sources.csv");
   }
-  Array::Ptr source_list = new Array;
+  JsonWriter w;
+  w.BeginObject()
+      .Key("domain").String(s.domain)
+      .Key("from").String(DayText(s.from))
+      .Key("to").String(DayText(s.to))
+      .Key("path").Value(PathJson(*path))
+      .Key("daily").Value(DailyJson(*daily, s))
+      .Key("sources").BeginArray();
   for (std::size_t i = 0; i < by_ip.size() && i < kMaxPathSources; ++i) {
     const Source& x = by_ip[i];
-    Object::Ptr o = NewObject();
-    o->set("ip", x.ip.ToString());
-    const std::optional<std::string>& ptr = ptrs[i];
-    o->set("ptr", ptr ? Poco::Dynamic::Var(*ptr) : Poco::Dynamic::Var());
-    o->set("counts", CountsJson(x.counts));
-    o->set("first_day", DayText(x.first_day));
-    o->set("last_day", DayText(x.last_day));
-    source_list->add(o);
+    w.BeginObject()
+        .Key("ip").String(x.ip.ToString())
+        .Key("ptr").OptString(ptrs[i])
+        .Key("counts").Counts(x.counts)
+        .Key("first_day").String(DayText(x.first_day))
+        .Key("last_day").String(DayText(x.last_day))
+        .EndObject();
   }
+  w.EndArray();
   // The identifiers behind failures first.
   std::vector<const model::SourceCounts*> groups;
   for (const auto& g : *sources) groups.push_back(&g);
   std::stable_sort(groups.begin(), groups.end(), [](const auto* a, const auto* b) {
     return a->counts.dmarc_fail() > b->counts.dmarc_fail();
   });
-  Array::Ptr identifiers = new Array;
+  w.Key("identifiers").BeginArray();
   for (std::size_t i = 0; i < groups.size() && i < 200; ++i) {
     const model::SourceCounts& g = *groups[i];
     const model::AuthSignature& sig = *g.signature;
-    Object::Ptr o = NewObject();
-    o->set("ip", g.ip.ToString());
-    o->set("header_from", sig.header_from);
-    o->set("envelope_from",
-           sig.envelope_from ? Poco::Dynamic::Var(*sig.envelope_from) : Poco::Dynamic::Var());
-    Array::Ptr dkim = new Array;
+    w.BeginObject()
+        .Key("ip").String(g.ip.ToString())
+        .Key("header_from").String(sig.header_from)
+        .Key("envelope_from").OptString(sig.envelope_from)
+        .Key("dkim").BeginArray();
     for (const auto& d : sig.dkim) {
-      Object::Ptr x = NewObject();
-      x->set("domain", d.domain);
-      x->set("selector", d.selector ? Poco::Dynamic::Var(*d.selector) : Poco::Dynamic::Var());
-      x->set("result", std::string(model::ToString(d.result)));
-      dkim->add(x);
+      w.BeginObject()
+          .Key("domain").String(d.domain)
+          .Key("selector").OptString(d.selector)
+          .Key("result").String(model::ToString(d.result))
+          .EndObject();
     }
-    o->set("dkim", dkim);
-    Array::Ptr spf = new Array;
+    w.EndArray().Key("spf").BeginArray();
     for (const auto& f : sig.spf) {
-      Object::Ptr x = NewObject();
-      x->set("domain", f.domain);
-      x->set("scope", std::string(model::ToString(f.scope)));
-      x->set("result", std::string(model::ToString(f.result)));
-      spf->add(x);
+      w.BeginObject()
+          .Key("domain").String(f.domain)
+          .Key("scope").String(model::ToString(f.scope))
+          .Key("result").String(model::ToString(f.result))
+          .EndObject();
     }
-    o->set("spf", spf);
-    Array::Ptr reasons = new Array;
-    for (auto r : sig.reasons) reasons->add(std::string(model::ToString(r)));
-    o->set("reasons", reasons);
-    o->set("disposition", std::string(model::ToString(sig.disposition)));
-    o->set("counts", CountsJson(g.counts));
-    identifiers->add(o);
+    w.EndArray().Key("reasons").BeginArray();
+    for (auto r : sig.reasons) w.String(model::ToString(r));
+    w.EndArray()
+        .Key("disposition").String(model::ToString(sig.disposition))
+        .Key("counts").Counts(g.counts)
+        .EndObject();
   }
-  Array::Ptr findings = new Array;
-  for (const auto& f : path->findings) findings->add(FindingJson(f));
-  Array::Ptr reporter_list = new Array;
+  w.EndArray().Key("findings").BeginArray();
+  for (const auto& f : path->findings) w.Value(FindingJson(f));
+  w.EndArray().Key("reporters").BeginArray();
   for (const auto& r : *reporters) {
-    Object::Ptr o = NewObject();
-    o->set("reporter", r.reporter);
-    o->set("counts", CountsJson(r.counts));
-    reporter_list->add(o);
+    w.BeginObject().Key("reporter").String(r.reporter).Key("counts").Counts(r.counts).EndObject();
   }
-  Object::Ptr root = NewObject();
-  root->set("domain", s.domain);
-  root->set("from", DayText(s.from));
-  root->set("to", DayText(s.to));
-  root->set("path", PathJson(*path));
-  root->set("daily", DailyJson(*daily, s));
-  root->set("sources", source_list);
-  root->set("identifiers", identifiers);
-  root->set("findings", findings);
-  root->set("reporters", reporter_list);
-  return Reply::Json(root);
+  w.EndArray().EndObject();
+  return Reply::JsonText(w.Take());
 }
 
 Reply Senders(Shared& shared, Request& req) {
@@ -584,28 +577,27 @@ Reply Senders(Shared& shared, Request& req) {
                 "spf_aligned", "dkim_aligned"},
                rows, "senders-" + s.domain + ".csv");
   }
-  Array::Ptr out = new Array;
+  JsonWriter w;
+  w.BeginObject()
+      .Key("domain").String(s.domain)
+      .Key("from").String(DayText(s.from))
+      .Key("to").String(DayText(s.to))
+      .Key("senders").BeginArray();
   for (std::size_t i = 0; i < list.size() && i < kMaxSenders; ++i) {
     const Sender* x = list[i];
     const model::PathRef& p = paths[*x->path_key];
-    Object::Ptr o = NewObject();
-    o->set("ip", x->ip.ToString());
-    const std::optional<std::string>& ptr = ptrs[i];
-    o->set("ptr", ptr ? Poco::Dynamic::Var(*ptr) : Poco::Dynamic::Var());
-    o->set("path", *x->path_key);
-    o->set("kind", std::string(model::ToString(p.kind)));
-    o->set("name", OrNull(p.name));
-    o->set("provider", OrNull(p.provider));
-    o->set("counts", CountsJson(x->counts));
-    out->add(o);
+    w.BeginObject()
+        .Key("ip").String(x->ip.ToString())
+        .Key("ptr").OptString(ptrs[i])
+        .Key("path").String(*x->path_key)
+        .Key("kind").String(model::ToString(p.kind))
+        .Key("name").StringOrNull(p.name)
+        .Key("provider").StringOrNull(p.provider)
+        .Key("counts").Counts(x->counts)
+        .EndObject();
   }
-  Object::Ptr root = NewObject();
-  root->set("domain", s.domain);
-  root->set("from", DayText(s.from));
-  root->set("to", DayText(s.to));
-  root->set("senders", out);
-  root->set("truncated", list.size() > kMaxSenders);
-  return Reply::Json(root);
+  w.EndArray().Key("truncated").Bool(list.size() > kMaxSenders).EndObject();
+  return Reply::JsonText(w.Take());
 }
 
 Object::Ptr ReportRowJson(const store::ReportRow& r) {
@@ -737,74 +729,68 @@ Reply ReportDetail(Shared&, Request& req) {
     warnings->add(o);
   }
   r->set("warnings", warnings);
-  Array::Ptr records = new Array;
+  JsonWriter w;
+  w.BeginObject().Key("report").Value(r).Key("records").BeginArray();
   for (std::size_t k = 0; k < report->records.size() && k < 5000; ++k) {
     const model::Record& rec = report->records[k];
-    Object::Ptr o = NewObject();
-    o->set("row", k);
-    o->set("source_ip", rec.source_ip.ToString());
-    o->set("count", rec.count);
-    o->set("disposition", std::string(model::ToString(rec.policy_evaluated.disposition)));
-    Object::Ptr pe = NewObject();
-    pe->set("dkim", std::string(model::ToString(rec.policy_evaluated.dkim)));
-    pe->set("spf", std::string(model::ToString(rec.policy_evaluated.spf)));
-    Array::Ptr reasons = new Array;
+    w.BeginObject()
+        .Key("row").UInt(k)
+        .Key("source_ip").String(rec.source_ip.ToString())
+        .Key("count").UInt(rec.count)
+        .Key("disposition").String(model::ToString(rec.policy_evaluated.disposition))
+        .Key("policy_evaluated").BeginObject()
+        .Key("dkim").String(model::ToString(rec.policy_evaluated.dkim))
+        .Key("spf").String(model::ToString(rec.policy_evaluated.spf))
+        .Key("reasons").BeginArray();
     for (const auto& reason : rec.policy_evaluated.reasons) {
-      Object::Ptr x = NewObject();
-      x->set("type", std::string(model::ToString(reason.type)));
-      x->set("comment", reason.comment ? Poco::Dynamic::Var(*reason.comment) : Poco::Dynamic::Var());
-      reasons->add(x);
+      w.BeginObject()
+          .Key("type").String(model::ToString(reason.type))
+          .Key("comment").OptString(reason.comment)
+          .EndObject();
     }
-    pe->set("reasons", reasons);
-    o->set("policy_evaluated", pe);
-    o->set("header_from", rec.identifiers.header_from);
-    o->set("envelope_from", rec.identifiers.envelope_from
-                                ? Poco::Dynamic::Var(*rec.identifiers.envelope_from)
-                                : Poco::Dynamic::Var());
-    o->set("envelope_to", rec.identifiers.envelope_to
-                              ? Poco::Dynamic::Var(*rec.identifiers.envelope_to)
-                              : Poco::Dynamic::Var());
-    Array::Ptr dkim = new Array;
+    w.EndArray()
+        .EndObject()
+        .Key("header_from").String(rec.identifiers.header_from)
+        .Key("envelope_from").OptString(rec.identifiers.envelope_from)
+        .Key("envelope_to").OptString(rec.identifiers.envelope_to)
+        .Key("dkim").BeginArray();
     for (const auto& d : rec.auth_results.dkim) {
-      Object::Ptr x = NewObject();
-      x->set("domain", d.domain);
-      x->set("selector", d.selector ? Poco::Dynamic::Var(*d.selector) : Poco::Dynamic::Var());
-      x->set("result", std::string(model::ToString(d.result)));
-      x->set("human_result", d.human_result ? Poco::Dynamic::Var(*d.human_result) : Poco::Dynamic::Var());
-      dkim->add(x);
+      w.BeginObject()
+          .Key("domain").String(d.domain)
+          .Key("selector").OptString(d.selector)
+          .Key("result").String(model::ToString(d.result))
+          .Key("human_result").OptString(d.human_result)
+          .EndObject();
     }
-    o->set("dkim", dkim);
-    Array::Ptr spf = new Array;
+    w.EndArray().Key("spf").BeginArray();
     for (const auto& f : rec.auth_results.spf) {
-      Object::Ptr x = NewObject();
-      x->set("domain", f.domain);
-      x->set("scope", std::string(model::ToString(f.scope)));
-      x->set("result", std::string(model::ToString(f.result)));
-      x->set("human_result", f.human_result ? Poco::Dynamic::Var(*f.human_result) : Poco::Dynamic::Var());
-      spf->add(x);
+      w.BeginObject()
+          .Key("domain").String(f.domain)
+          .Key("scope").String(model::ToString(f.scope))
+          .Key("result").String(model::ToString(f.result))
+          .Key("human_result").OptString(f.human_result)
+          .EndObject();
     }
-    o->set("spf", spf);
+    w.EndArray().Key("analysis");
     if (k < analysis->records.size() && !analysis->records[k].path_key.empty()) {
       const model::RecordAnalysis& a = analysis->records[k];
-      Object::Ptr x = NewObject();
-      x->set("path", a.path_key);
-      x->set("kind", std::string(model::ToString(a.kind)));
-      x->set("rule", a.rule);
-      x->set("evidence", a.evidence);
-      x->set("spf_aligned", a.spf_aligned);
-      x->set("dkim_aligned", a.dkim_aligned);
-      x->set("dmarc_pass", a.dmarc_pass);
-      x->set("disagrees", a.disagrees);
-      o->set("analysis", x);
+      w.BeginObject()
+          .Key("path").String(a.path_key)
+          .Key("kind").String(model::ToString(a.kind))
+          .Key("rule").Int(a.rule)
+          .Key("evidence").String(a.evidence)
+          .Key("spf_aligned").Bool(a.spf_aligned)
+          .Key("dkim_aligned").Bool(a.dkim_aligned)
+          .Key("dmarc_pass").Bool(a.dmarc_pass)
+          .Key("disagrees").Bool(a.disagrees)
+          .EndObject();
     } else {
-      o->set("analysis", Poco::Dynamic::Var());
+      w.Null();
     }
-    records->add(o);
+    w.EndObject();
   }
-  Object::Ptr root = NewObject();
-  root->set("report", r);
-  root->set("records", records);
-  return Reply::Json(root);
+  w.EndArray().EndObject();
+  return Reply::JsonText(w.Take());
 }
 
 Reply ReportXml(Shared&, Request& req) {

@@ -67,6 +67,8 @@ struct Reply {
   std::vector<std::pair<std::string, std::string>> headers;
 
   static Reply Json(const Poco::JSON::Object::Ptr& object, int status = 200);
+  // A document written already (JsonWriter).
+  static Reply JsonText(std::string body, int status = 200);
   static Reply Error(int status, const std::string& code, const std::string& message);
   static Reply Text(int status, const std::string& text,
                     const std::string& type = "text/plain; charset=utf-8");

@@ -96,6 +96,13 @@ Reply Reply::Json(const Poco::JSON::Object::Ptr& object, int status) {
   return r;
 }
 
+Reply Reply::JsonText(std::string body, int status) {
+  Reply r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
 Reply Reply::Error(int status, const std::string& code, const std::string& message) {
   Poco::JSON::Object::Ptr e = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
   e->set("code", code);
