@@ -54,8 +54,8 @@ bool Period(Context& ctx, AnalysisService& service, const std::string& domain,
 
 // Says so when stored analyses are from another configuration.
 void NoteStale(Context& ctx, store::Store& store, AnalysisService& service) {
-  auto stale = store.ReportsToAnalyze(service.analyzer().fingerprint(), 0, 1);
-  if (stale.ok() && !stale->empty()) {
+  auto stale = store.AnyReportToAnalyze(service.analyzer().fingerprint());
+  if (stale.ok() && *stale) {
     ctx.err << "note: some reports were analysed with another configuration; run "
                "'dmarcwatch reanalyze' to attribute them to the current paths\n";
   }

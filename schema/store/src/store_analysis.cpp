@@ -406,6 +406,21 @@ Result<std::vector<std::int64_t>> Store::ReportsToAnalyze(const std::string& fin
   });
 }
 
+Result<bool> Store::AnyReportToAnalyze(const std::string& fingerprint) {
+  Impl& i = *impl_;
+  return i.Run("any_report_to_analyze", [&]() -> Result<bool> {
+    // "<>" written as two ranges, so that both databases read the index
+    // reports_analysis_fingerprint instead of every row.
+    std::vector<std::int64_t> found;
+    std::string below = fingerprint, above = fingerprint;
+    i.session << i.dialect.Sql(
+        "SELECT 1 FROM reports WHERE analysis_fingerprint IS NULL "
+        "OR analysis_fingerprint < ? OR analysis_fingerprint > ? LIMIT 1"),
+        into(found), use(below), use(above), now;
+    return !found.empty();
+  });
+}
+
 Result<std::vector<std::int64_t>> Store::ReportIds(std::int64_t after_id, std::uint32_t limit) {
   Impl& i = *impl_;
   return i.Run("report_ids", [&]() -> Result<std::vector<std::int64_t>> {

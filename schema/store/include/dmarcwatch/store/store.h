@@ -237,6 +237,9 @@ class Store {
   // analysed or were analysed with another configuration fingerprint.
   Result<std::vector<std::int64_t>> ReportsToAnalyze(const std::string& fingerprint,
                                                      std::int64_t after_id, std::uint32_t limit);
+  // Whether ReportsToAnalyze(fingerprint, 0, 1) would name one: read from
+  // the index reports_analysis, not by visiting every report.
+  Result<bool> AnyReportToAnalyze(const std::string& fingerprint);
   // Every stored report's row id, oldest first, above after_id.
   Result<std::vector<std::int64_t>> ReportIds(std::int64_t after_id, std::uint32_t limit);
   // The analysis stored with a report's records, in row order (entries of
