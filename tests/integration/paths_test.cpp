@@ -239,6 +239,9 @@ BOOST_AUTO_TEST_CASE(reanalyze_follows_a_configuration_change) {
   BOOST_TEST(stale.output.find("reanalyze") != std::string::npos, stale.output);
   auto re = RunDmarcwatch({"--config", changed, "--db", db, "--offline", "reanalyze"});
   BOOST_REQUIRE_MESSAGE(re.exit_code == 0, re.output);
+  // Every report now has the changed configuration's analysis: no note.
+  auto current = RunDmarcwatch({"--config", changed, "--db", db, "--offline", "paths"});
+  BOOST_TEST(current.output.find("reanalyze") == std::string::npos, current.output);
   const auto after = PathSums(db, changed, "example.com");
   BOOST_TEST(after.count("smarthost|SendGrid|sendgrid") == 0u);
   BOOST_REQUIRE(after.count("undeclared||sendgrid") == 1u);
