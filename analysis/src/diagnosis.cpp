@@ -1,6 +1,7 @@
 #include "dmarcwatch/analysis/diagnosis.h"
 
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <set>
 #include <string_view>
@@ -31,22 +32,51 @@ std::string Plural(std::uint64_t n, const char* one, const char* many) {
 // Collects the groups behind one finding, and their evidence.
 class Accumulator {
  public:
-  void Add(const model::SourceCounts& g, std::uint64_t messages, std::uint64_t failing) {
+  // `ips`: the distinct source addresses of the path being diagnosed,
+  // which Add names by index.
+  explicit Accumulator(const std::vector<model::IpAddress>& ips) : ips_(ips) {}
+
+  void Add(const model::SourceCounts& g, std::uint32_t ip, std::uint64_t messages,
+           std::uint64_t failing) {
     messages_ += messages;
     failing_ += failing;
-    ip_messages_[g.ip] += messages;
-    std::uint64_t& sum = signature_messages_[g.signature.get()];
-    sum = model::SaturatingAdd(sum, messages);
+    // The path's addresses are still being named: grow with them.
+    if (ip >= ip_messages_.size()) ip_messages_.resize(ips_.size(), kUnseen);
+    std::uint64_t& sum = ip_messages_[ip];
+    if (sum == kUnseen) {
+      sum = 0;
+      ++sources_;
+    }
+    sum = std::min(model::SaturatingAdd(sum, messages), kUnseen - 1);
+    std::uint64_t& by_signature = signature_messages_[g.signature.get()];
+    by_signature = model::SaturatingAdd(by_signature, messages);
   }
   bool empty() const { return messages_ == 0; }
   std::uint64_t messages() const { return messages_; }
   std::uint64_t failing() const { return failing_; }
-  std::uint64_t sources() const { return ip_messages_.size(); }
+  std::uint64_t sources() const { return sources_; }
+  // The `max` addresses of most messages, ties in text order. Only the
+  // addresses that can make the list are formatted.
   std::vector<std::string> Ips(std::size_t max = 10) const {
-    // Ties are listed in text order, as for every other tally.
-    Tally by_text;
-    for (const auto& [ip, n] : ip_messages_) by_text.emplace(ip.ToString(), n);
-    return Top(by_text, max);
+    std::vector<std::pair<std::uint64_t, std::uint32_t>> seen;  // messages, index
+    for (std::uint32_t i = 0; i < ip_messages_.size(); ++i) {
+      if (ip_messages_[i] != kUnseen) seen.emplace_back(ip_messages_[i], i);
+    }
+    if (seen.size() > max && max > 0) {
+      const auto more = [](const auto& a, const auto& b) { return a.first > b.first; };
+      std::nth_element(seen.begin(), seen.begin() + static_cast<std::ptrdiff_t>(max - 1),
+                       seen.end(), more);
+      const std::uint64_t least = seen[max - 1].first;
+      std::erase_if(seen, [&](const auto& x) { return x.first < least; });
+    }
+    std::vector<std::pair<std::uint64_t, std::string>> listed;
+    for (const auto& [n, i] : seen) listed.emplace_back(n, ips_[i].ToString());
+    std::sort(listed.begin(), listed.end(), [](const auto& a, const auto& b) {
+      return a.first != b.first ? a.first > b.first : a.second < b.second;
+    });
+    std::vector<std::string> out;
+    for (std::size_t k = 0; k < listed.size() && k < max; ++k) out.push_back(listed[k].second);
+    return out;
   }
   std::vector<std::string> Dkim() const { return Top(Texts().dkim, 5); }
   std::vector<std::string> Envelopes() const { return Top(Texts().envelopes, 5); }
@@ -109,11 +139,17 @@ class Accumulator {
     return out;
   }
 
+  // Sums are kept below kUnseen, which marks an address not added.
+  static constexpr std::uint64_t kUnseen = std::numeric_limits<std::uint64_t>::max();
+
+  const std::vector<model::IpAddress>& ips_;
   std::uint64_t messages_ = 0;
   std::uint64_t failing_ = 0;
-  // Keyed by address, not text: formatting every group's address was most
-  // of a large period's diagnosis.
-  std::unordered_map<model::IpAddress, std::uint64_t> ip_messages_;
+  std::uint64_t sources_ = 0;
+  // Per address index: a large period adds tens of thousands of groups to
+  // several accumulators, and a vector indexed once per group is cheaper
+  // than a hash map each.
+  std::vector<std::uint64_t> ip_messages_;
   std::unordered_map<const model::AuthSignature*, std::uint64_t> signature_messages_;
 };
 
@@ -200,16 +236,23 @@ std::vector<Finding> Diagnoser::DiagnosePath(const model::PathTotals& path,
                           : (provider != nullptr ? provider->name : std::string(model::ToString(
                                                                         path.path.kind)));
 
-  Accumulator provider_dkim, dkim_failing, dkim_missing, return_path, spf_fail, other_fail,
-      all_failing, unknown_fail, unknown_pass, everything;
+  // The path's distinct source addresses, each named by an index once.
+  std::vector<model::IpAddress> ips;
+  std::unordered_map<model::IpAddress, std::uint32_t> ip_index;
+  Accumulator provider_dkim(ips), dkim_failing(ips), dkim_missing(ips), return_path(ips),
+      spf_fail(ips), other_fail(ips), all_failing(ips), unknown_fail(ips), unknown_pass(ips),
+      everything(ips);
   for (const model::SourceCounts& g : sources) {
     if (g.path_key != key) continue;
+    auto [at, added] = ip_index.emplace(g.ip, static_cast<std::uint32_t>(ips.size()));
+    if (added) ips.push_back(g.ip);
+    const std::uint32_t ip = at->second;
     const model::Counts& c = g.counts;
     const std::uint64_t failing = c.messages - std::min(c.dmarc_pass, c.messages);
     const std::uint64_t no_dkim = c.messages - std::min(c.dkim_aligned, c.messages);
     const std::uint64_t no_spf = c.messages - std::min(c.spf_aligned, c.messages);
-    everything.Add(g, c.messages, failing);
-    if (failing > 0) all_failing.Add(g, failing, failing);
+    everything.Add(g, ip, c.messages, failing);
+    if (failing > 0) all_failing.Add(g, ip, failing, failing);
 
     bool explained = false;
     if (no_dkim > 0) {
@@ -223,13 +266,13 @@ std::vector<Finding> Diagnoser::DiagnosePath(const model::PathTotals& path,
         }
       }
       if (ours_failing) {
-        dkim_failing.Add(g, no_dkim, failing);
+        dkim_failing.Add(g, ip, no_dkim, failing);
         explained = true;
       } else if (foreign_signature && path.path.kind != model::PathKind::kForwarder) {
-        provider_dkim.Add(g, no_dkim, failing);
+        provider_dkim.Add(g, ip, no_dkim, failing);
         explained = true;
       } else if (declared != nullptr) {
-        dkim_missing.Add(g, no_dkim, failing);
+        dkim_missing.Add(g, ip, no_dkim, failing);
         explained = true;
       }
     }
@@ -251,18 +294,18 @@ std::vector<Finding> Diagnoser::DiagnosePath(const model::PathTotals& path,
         ours_not_pass = true;
       }
       if (ours_not_pass) {
-        spf_fail.Add(g, no_spf, failing);
+        spf_fail.Add(g, ip, no_spf, failing);
         explained = true;
       } else if (foreign_pass && path.path.kind == model::PathKind::kSmarthost) {
-        return_path.Add(g, no_spf, failing);
+        return_path.Add(g, ip, no_spf, failing);
         explained = true;
       }
     }
     if (path.path.kind == model::PathKind::kUnknown) {
-      if (failing > 0) unknown_fail.Add(g, failing, failing);
-      if (c.dmarc_pass > 0) unknown_pass.Add(g, c.dmarc_pass, 0);
+      if (failing > 0) unknown_fail.Add(g, ip, failing, failing);
+      if (c.dmarc_pass > 0) unknown_pass.Add(g, ip, c.dmarc_pass, 0);
     } else if (!explained && failing > 0) {
-      other_fail.Add(g, failing, failing);
+      other_fail.Add(g, ip, failing, failing);
     }
   }
 

@@ -189,6 +189,33 @@ BOOST_AUTO_TEST_CASE(unknown_failing_sources_are_spoofing_candidates_and_the_pol
   BOOST_TEST((Find(reject, "unknown_failing")->severity == Severity::kInfo));
 }
 
+BOOST_AUTO_TEST_CASE(evidence_lists_the_ten_addresses_of_most_messages_ties_in_text_order) {
+  auto path = Path("unknown", model::PathKind::kUnknown, "", "");
+  std::vector<model::SourceCounts> groups;
+  for (int i = 1; i <= 14; ++i) {
+    groups.push_back(Group("unknown", ("192.0.2." + std::to_string(i)).c_str(), i <= 5 ? 100 : 50,
+                           0, 0));
+  }
+  // A second group (another signature) of .14: 50 + 60 messages, the most.
+  auto more = Group("unknown", "192.0.2.14", 60, 0, 0);
+  Sig(more).envelope_from = "examp1e-billing.com";
+  groups.push_back(more);
+  groups.push_back(Group("path:SendGrid", "192.0.2.99", 1000, 0, 0));  // another path's
+  auto findings = diagnoser.DiagnosePath(path, groups, Context());
+  const auto* f = Find(findings, "unknown_failing");
+  BOOST_REQUIRE(f);
+  BOOST_TEST(f->sources == 14u);
+  BOOST_TEST(f->messages == 5u * 100 + 9 * 50 + 60);
+  // After .14, the five of 100, then of the nine of 50 the first five by
+  // text: "192.0.2.10" comes before "192.0.2.6".
+  const std::vector<std::string> expected = {"192.0.2.14", "192.0.2.1",  "192.0.2.2",
+                                             "192.0.2.3",  "192.0.2.4",  "192.0.2.5",
+                                             "192.0.2.10", "192.0.2.11", "192.0.2.12",
+                                             "192.0.2.13"};
+  BOOST_TEST(f->evidence.ips == expected, boost::test_tools::per_element());
+  BOOST_TEST(f->evidence.envelope_domains.front() == "examp1e-billing.com");
+}
+
 BOOST_AUTO_TEST_CASE(unknown_sources_passing_dmarc_are_a_path_to_declare) {
   auto path = Path("unknown", model::PathKind::kUnknown, "", "");
   auto g = Group("unknown", "203.0.113.5", 12, 12, 12);

@@ -640,9 +640,9 @@ BOOST_AUTO_TEST_CASE(overview_path_and_senders_come_from_the_rollups) {
     auto detail = page.Json();
     BOOST_REQUIRE(listed->has("findings"));
     const auto text = [](const Poco::JSON::Array::Ptr& a) {
-      Poco::JSON::Object::Ptr o = new Poco::JSON::Object;
-      o->set("findings", a);
-      return web::ToText(o);
+      Poco::JSON::Object::Ptr wrapper = new Poco::JSON::Object;
+      wrapper->set("findings", a);
+      return web::ToText(wrapper);
     };
     BOOST_TEST(text(detail->getArray("findings")) == text(listed->getArray("findings")), key);
     listed->remove("findings");
