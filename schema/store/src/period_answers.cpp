@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <array>
-#include <memory>
 #include <cstdint>
+#include <memory>
 #include <unordered_map>
 
 #include "dmarcwatch/model/text.h"
