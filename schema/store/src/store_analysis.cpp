@@ -128,6 +128,9 @@ struct CountColumns {
     for (const auto& c : col) v.push_back(c[i]);
     return ToCounts(v);
   }
+  void Clear() {
+    for (auto& c : col) c.clear();
+  }
 };
 
 }  // namespace
@@ -576,6 +579,10 @@ Result<std::vector<model::SourceCounts>> Store::QuerySources(const RollupFilter&
 std::vector<model::SourceCounts> Store::Impl::Sources(const RollupFilter& filter) {
   Impl& i = *this;
   const FilterSql where(filter, true);
+  // Read 4,096 groups at a time: the columns of 50,000 at once were as
+  // large as the groups themselves (7 MB), at the end of an import that
+  // computes the views within its memory target.
+  constexpr std::size_t kChunk = 4096;
   std::vector<std::string> keys, ips;
   std::vector<std::int64_t> sig_ids, first, last;
   CountColumns counts;
@@ -585,17 +592,37 @@ std::vector<model::SourceCounts> Store::Impl::Sources(const RollupFilter& filter
                       " GROUP BY path_key, source_ip, signature_id ORDER BY " +
                       i.dialect.SumBigint("messages") +
                       " DESC, path_key, source_ip, signature_id LIMIT ?"),
-      into(keys), into(ips), into(sig_ids);
+      into(keys), into(ips), into(sig_ids),
+      Poco::Data::Keywords::limit(static_cast<Poco::UInt32>(kChunk));
   counts.Into(st);
   st.addExtract(into(first));
   st.addExtract(into(last));
   where.Bind(st);
   st.addBind(bind(std::int64_t{filter.limit}));
-  st.execute();
+
+  std::vector<model::SourceCounts> out;
+  std::vector<std::int64_t> group_signature;  // signature id of each group of `out`
+  out.reserve(std::min<std::size_t>(filter.limit, 1 << 16));
+  while (!st.done()) {
+    st.execute();  // appends the next chunk to the vectors, emptied below
+    for (std::size_t k = 0; k < keys.size(); ++k) {
+      model::SourceCounts s;
+      s.path_key = keys[k];
+      if (auto ip = model::IpAddress::Parse(ips[k])) s.ip = *ip;
+      s.counts = counts.Row(k);
+      s.first_day = first[k];
+      s.last_day = last[k];
+      out.push_back(std::move(s));  // QuerySources drops groups of no rows
+      group_signature.push_back(sig_ids[k]);
+    }
+    for (auto* column : {&keys, &ips}) column->clear();
+    for (auto* column : {&sig_ids, &first, &last}) column->clear();
+    counts.Clear();
+  }
 
   // The signatures of these groups, each read once.
   std::map<std::int64_t, std::shared_ptr<const model::AuthSignature>> signatures;
-  for (std::int64_t id : std::set<std::int64_t>(sig_ids.begin(), sig_ids.end())) {
+  for (std::int64_t id : std::set<std::int64_t>(group_signature.begin(), group_signature.end())) {
     SignatureRowData row;
     Poco::Data::Statement sig(i.session);
     sig << i.dialect.Sql("SELECT " + ColumnList<SignatureRowData>() +
@@ -605,18 +632,7 @@ std::vector<model::SourceCounts> Store::Impl::Sources(const RollupFilter& filter
                          ? std::make_shared<const model::AuthSignature>(FromSignatureRow(row))
                          : model::EmptySignature();
   }
-
-  std::vector<model::SourceCounts> out;
-  for (std::size_t k = 0; k < keys.size(); ++k) {
-    model::SourceCounts s;
-    s.path_key = keys[k];
-    if (auto ip = model::IpAddress::Parse(ips[k])) s.ip = *ip;
-    s.signature = signatures[sig_ids[k]];
-    s.counts = counts.Row(k);
-    s.first_day = first[k];
-    s.last_day = last[k];
-    out.push_back(std::move(s));  // QuerySources drops groups of no rows
-  }
+  for (std::size_t k = 0; k < out.size(); ++k) out[k].signature = signatures[group_signature[k]];
   return out;
 }
 

@@ -1211,6 +1211,56 @@ std::int64_t KeptAnswers(const std::string &database) {
   return n;
 }
 
+// The source list is read 4,096 groups at a time: a period of more groups
+// than that comes back whole, in order, each group once, kept or computed.
+BOOST_AUTO_TEST_CASE(a_source_list_longer_than_a_read_comes_back_whole_and_in_order) {
+  TempDir dir;
+  const std::string path = DatabaseIn(dir, "long.db");
+  auto store = OpenStore(path);
+  StoreOptions computing;
+  computing.database = path;
+  computing.busy_timeout_ms = 2000;
+  computing.keep_answers = false;
+  auto opened = Store::Open(computing);
+  BOOST_REQUIRE_MESSAGE(opened.ok(), Why(opened));
+  std::unique_ptr<Store> fresh = std::move(*opened);
+
+  constexpr std::uint64_t kGroups = 9000;  // two reads and a part
+  m::Report r = MakeReport("google.com", "long", "example.com", kDay0);
+  for (std::uint64_t k = 0; k < kGroups; ++k) {
+    const std::string ip = k % 3 == 0 ? "2001:db8::" + std::to_string(k)
+                                      : "10.0." + std::to_string(k / 250) + "." +
+                                            std::to_string(k % 250);
+    r.records.push_back(MakeRecord(ip, k + 1));  // every count differs: one order
+  }
+  Generator gen(11);
+  const m::ReportAnalysis a = gen.Analysis(r, "fp1");
+  BOOST_REQUIRE(Save(*store, PutInput(*store), r, "long-digest", &a).kind == SaveKind::kNew);
+
+  RollupFilter f = Period(kDayNumber0, kDayNumber0, "example.com");
+  f.limit = 50000;
+  const std::vector<m::SourceCounts> all = Sources(*fresh, f);
+  BOOST_REQUIRE_EQUAL(all.size(), kGroups);
+  std::set<std::string> seen;
+  std::uint64_t messages = 0;
+  for (std::size_t k = 0; k < all.size(); ++k) {
+    BOOST_TEST(all[k].counts.messages == kGroups - k);  // most first
+    BOOST_TEST(seen.insert(all[k].ip.ToString()).second);
+    messages += all[k].counts.messages;
+  }
+  BOOST_TEST(messages == kGroups * (kGroups + 1) / 2);
+  // A shorter list is its prefix; kept answers (stored, read back) equal it.
+  f.limit = 5000;
+  const std::vector<m::SourceCounts> first = Sources(*fresh, f);
+  BOOST_REQUIRE_EQUAL(first.size(), 5000u);
+  BOOST_TEST(AnswerText(first) ==
+             AnswerText(std::vector<m::SourceCounts>(all.begin(), all.begin() + 5000)));
+  BOOST_TEST(SourcesText(*store, f) == AnswerText(first));
+  f.limit = 50000;
+  BOOST_TEST(SourcesText(*store, f) == AnswerText(all));
+  BOOST_TEST(SourcesText(*OpenStore(path), f) == AnswerText(all));
+}
+
 BOOST_AUTO_TEST_CASE(period_answers_are_kept_shared_and_recomputed_after_every_change) {
   TempDir dir;
   const std::string path = DatabaseIn(dir, "answers.db");
