@@ -846,9 +846,10 @@ BOOST_AUTO_TEST_SUITE(json_writer)
 // The writer and Poco::JSON write the same text for the same values, in
 // the same order, hostile strings included; the text parses back to them.
 BOOST_AUTO_TEST_CASE(writes_what_poco_json_writes) {
+  static constexpr char kNul[] = "nul \0 and \x01 \x1f \x7f";  // sized, the NUL inside kept
   const std::vector<std::string> strings = {
       "", "plain", "quote \" and back\\slash", "</script><img src=x onerror=alert(1)>",
-      std::string("nul \0 and \x01 \x1f \x7f", 18), "tab\tline\nfeed\r", "caf\xc3\xa9",
+      std::string(kNul, sizeof kNul - 1), "tab\tline\nfeed\r", "caf\xc3\xa9",
       "\xe2\x80\xa8 line separator", "\xf0\x9f\x93\xa7 mail", "slash / and &amp;"};
   for (const std::string& s : strings) {
     model::Counts c;
