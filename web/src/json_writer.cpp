@@ -4,6 +4,8 @@
 
 #include <sstream>
 
+#include "dmarcwatch/web/json.h"
+
 namespace dmarcwatch::web::internal {
 
 void JsonWriter::BeforeValue() {
@@ -72,9 +74,7 @@ JsonWriter& JsonWriter::Null() {
 
 JsonWriter& JsonWriter::Value(const Poco::JSON::Object::Ptr& v) {
   BeforeValue();
-  std::ostringstream text;
-  v->stringify(text);
-  out_ += text.str();
+  out_ += ToText(v);
   return *this;
 }
 

@@ -25,11 +25,11 @@
 
 #include <chrono>
 #include <mutex>
-#include <sstream>
 #include <thread>
 
 #include "dmarcwatch/model/text.h"
 #include "dmarcwatch/store/sessions.h"
+#include "dmarcwatch/web/json.h"
 #include "http.h"
 
 namespace dmarcwatch::web {
@@ -88,12 +88,7 @@ bool Session::Sees(const std::string& domain) const {
 }
 
 Reply Reply::Json(const Poco::JSON::Object::Ptr& object, int status) {
-  Reply r;
-  r.status = status;
-  std::ostringstream out;
-  object->stringify(out);
-  r.body = out.str();
-  return r;
+  return JsonText(ToText(object), status);
 }
 
 Reply Reply::JsonText(std::string body, int status) {
