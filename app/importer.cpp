@@ -112,15 +112,7 @@ class ReportSaver : public ingest::ReportSink {
       writer_ = std::move(*writer);
     }
     std::optional<model::ReportAnalysis> analysis;
-    if (analyzer_ != nullptr) {
-      // Analyzer::Analyze, a batch at a time: each row on its own.
-      analysis.emplace();
-      analysis->fingerprint = analyzer_->fingerprint();
-      analysis->records.reserve(records_.size());
-      for (const model::Record& r : records_) {
-        analysis->records.push_back(analyzer_->AnalyzeRecord(r, header_.policy_published));
-      }
-    }
+    if (analyzer_ != nullptr) analysis = analyzer_->Analyze(records_, header_.policy_published);
     Status added = writer_->AddRecords(records_, analysis ? &*analysis : nullptr);
     records_.clear();
     if (!added.ok()) failure_ = added;

@@ -44,12 +44,16 @@ model::RecordAnalysis Analyzer::AnalyzeRecord(const model::Record& record,
 
 model::ReportAnalysis Analyzer::Analyze(const model::Report& report,
                                         const DnsEvidenceLookup& dns) {
+  return Analyze(report.records, report.policy_published, dns);
+}
+
+model::ReportAnalysis Analyzer::Analyze(const std::vector<model::Record>& records,
+                                        const model::PolicyPublished& policy,
+                                        const DnsEvidenceLookup& dns) {
   model::ReportAnalysis out;
   out.fingerprint = fingerprint_;
-  out.records.reserve(report.records.size());
-  for (const model::Record& r : report.records) {
-    out.records.push_back(AnalyzeRecord(r, report.policy_published, dns));
-  }
+  out.records.reserve(records.size());
+  for (const model::Record& r : records) out.records.push_back(AnalyzeRecord(r, policy, dns));
   return out;
 }
 

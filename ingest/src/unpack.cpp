@@ -243,6 +243,16 @@ struct InflateBudget {
   }
 };
 
+// The little-endian number of `bytes` bytes at `pos` (gzip trailers, zip
+// headers).
+std::uint32_t Le(std::string_view d, std::size_t pos, int bytes) {
+  std::uint32_t v = 0;
+  for (int i = bytes - 1; i >= 0; --i) {
+    v = (v << 8) | static_cast<unsigned char>(d[pos + static_cast<std::size_t>(i)]);
+  }
+  return v;
+}
+
 // Inflates the whole of `in`, in chunks, stopping at budget + 1 bytes and
 // when the ratio of output to consumed input passes max_inflate_ratio.
 // gzip: members follow one another (RFC 1952 §2.2) and their data is
@@ -261,11 +271,7 @@ Result<Inflated> Inflate(std::string_view in, PayloadKind kind, const UnpackLimi
   if (gzip && in.size() >= 18) {
     // ISIZE, the last four bytes (RFC 1952 §2.3.1): the size of the last
     // member's data mod 2^32, which is all of it for the usual one member.
-    std::uint64_t isize = 0;
-    for (std::size_t k = 0; k < 4; ++k) {
-      isize |= std::uint64_t{static_cast<unsigned char>(in[in.size() - 4 + k])} << (8 * k);
-    }
-    ReserveDeclared(out, isize, cap, in.size(), limits);
+    ReserveDeclared(out, Le(in, in.size() - 4, 4), cap, in.size(), limits);
   }
   std::size_t used = 0;
   std::size_t fed = 0;  // bytes of `in` handed to zlib so far
@@ -327,14 +333,6 @@ Result<Inflated> Inflate(std::string_view in, PayloadKind kind, const UnpackLimi
 
 // ---------------------------------------------------------------------------
 // zip (PKWARE APPNOTE), read with libarchive from memory.
-
-std::uint32_t Le(std::string_view d, std::size_t pos, int bytes) {
-  std::uint32_t v = 0;
-  for (int i = bytes - 1; i >= 0; --i) {
-    v = (v << 8) | static_cast<unsigned char>(d[pos + static_cast<std::size_t>(i)]);
-  }
-  return v;
-}
 
 std::uint64_t Le64(std::string_view d, std::size_t pos) {
   return (static_cast<std::uint64_t>(Le(d, pos + 4, 4)) << 32) | Le(d, pos, 4);

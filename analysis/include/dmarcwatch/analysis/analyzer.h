@@ -33,6 +33,10 @@ class Analyzer {
   Analyzer& operator=(const Analyzer&) = delete;
 
   model::ReportAnalysis Analyze(const model::Report& report, const DnsEvidenceLookup& dns = {});
+  // The same for some of a report's records (a batch of a large report).
+  model::ReportAnalysis Analyze(const std::vector<model::Record>& records,
+                                const model::PolicyPublished& policy,
+                                const DnsEvidenceLookup& dns = {});
   model::RecordAnalysis AnalyzeRecord(const model::Record& record,
                                       const model::PolicyPublished& policy,
                                       const DnsEvidenceLookup& dns = {});
