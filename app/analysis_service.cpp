@@ -162,11 +162,14 @@ Result<std::uint64_t> AnalysisService::Reanalyze(
 Result<std::size_t> AnalysisService::RefreshViews() {
   constexpr std::size_t kDomainsWithPaths = 8;
   constexpr std::size_t kPathsPerDomain = 10;
+  // Half of what the store keeps: more would push out the first views
+  // computed here, and leave no room for the periods readers ask for.
+  constexpr std::size_t kMaxAnswers = store::StoreOptions::kMaxKeptAnswers / 2;
   auto domains = store_.Domains();
   if (!domains.ok()) return std::move(domains).status();
   const std::int64_t today = model::DayNumber(clock_());
-  std::size_t views = 0;
-  for (std::size_t d = 0; d < domains->size(); ++d) {
+  std::size_t views = 0, answers = 0;
+  for (std::size_t d = 0; d < domains->size() && answers + 2 <= kMaxAnswers; ++d) {
     const std::string& domain = (*domains)[d];
     auto [from, to] = analysis::DefaultPeriod(rollups_, domain, today);
     model::RollupQuery q;
@@ -178,12 +181,15 @@ Result<std::size_t> AnalysisService::RefreshViews() {
     auto sources = store_.QuerySources(q);
     if (!sources.ok()) return std::move(sources).status();
     ++views;
+    answers += 2;
     if (d >= kDomainsWithPaths) continue;
-    for (std::size_t p = 0; p < totals->size() && p < kPathsPerDomain; ++p) {
+    for (std::size_t p = 0; p < totals->size() && p < kPathsPerDomain && answers < kMaxAnswers;
+         ++p) {
       q.path_key = (*totals)[p].path.key;
       auto path_sources = store_.QuerySources(q);
       if (!path_sources.ok()) return std::move(path_sources).status();
       ++views;
+      ++answers;
     }
   }
   return views;

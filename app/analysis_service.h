@@ -80,7 +80,7 @@ class AnalysisService {
 
   // Computes the default period views (the 30 days ending with the newest
   // data) of each domain with data, and, for the first few domains, of each
-  // of its paths. The store keeps these answers for every process until the
+  // of its paths, up to half the answers the store keeps. The store keeps these answers for every process until the
   // rollups change (storage.keep_answers), so that after an ingest the
   // dashboard and `paths` answer at once. Returns the number of views.
   Result<std::size_t> RefreshViews();

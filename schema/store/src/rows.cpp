@@ -214,11 +214,6 @@ ReportRowData ToReportRow(std::int64_t input_id, const model::Report& report,
   return row;
 }
 
-void FillRecordRows(std::int64_t report_row_id, const model::Report& report,
-                    std::vector<RecordRowData>& rows) {
-  FillRecordRows(report_row_id, 0, report.records, rows);
-}
-
 void FillRecordRows(std::int64_t report_row_id, std::size_t first_index,
                     const std::vector<model::Record>& records, std::vector<RecordRowData>& rows) {
   rows.resize(records.size());

@@ -412,12 +412,9 @@ std::string EncodeWarnings(const std::vector<model::ParseWarning>& warnings);
 ReportRowData ToReportRow(std::int64_t input_id, const model::Report& report,
                           const std::string& content_digest,
                           std::optional<std::int64_t> duplicate_of, model::UnixTime imported_at);
-// Resizes `rows` to the report's records and overwrites them in place, so
-// that the strings' buffers are reused from one report to the next.
-void FillRecordRows(std::int64_t report_row_id, const model::Report& report,
-                    std::vector<RecordRowData>& rows);
-// The same for records of a report from its record number `first_index`
-// on (row_index counts from there), for a report saved in batches.
+// Resizes `rows` to `records`, a report's records from its record number
+// `first_index` on (row_index counts from there), and overwrites them in
+// place, so that the strings' buffers are reused from one batch to the next.
 void FillRecordRows(std::int64_t report_row_id, std::size_t first_index,
                     const std::vector<model::Record>& records, std::vector<RecordRowData>& rows);
 

@@ -284,18 +284,14 @@ std::optional<Store::Impl::KeptAnswer> Store::Impl::FindAnswer(const std::string
 
 void Store::Impl::KeepAnswer(const std::string& key, std::int64_t generation,
                              const std::string& body) {
-  // Answers of at most this many queries are kept, the newest: the default
-  // periods of every domain and path, and some chosen ones.
-  constexpr std::int64_t kMaxAnswers = 64;
+  constexpr auto kMaxAnswers = static_cast<std::int64_t>(StoreOptions::kMaxKeptAnswers);
   const bool sqlite = dialect.backend == Backend::kSqlite;
   try {
     // A reader does not wait long for a writer: without the answer kept,
     // the next reader computes it again, which is all that is lost.
     if (sqlite) Exec("PRAGMA busy_timeout = 200");
     WriteTransaction tx(*this);
-    std::int64_t current = 0;
-    session << "SELECT generation FROM rollup_generation WHERE id = 1", into(current), now;
-    if (current == generation) {  // else the answer is already out of date
+    if (RollupGeneration() == generation) {  // else the answer is already out of date
       session << dialect.Sql("DELETE FROM period_answers WHERE generation < ?"), bind(generation),
           now;
       std::string k = key;
@@ -456,9 +452,12 @@ Result<model::ReportAnalysis> Store::GetAnalysis(std::int64_t report_row_id) {
 Result<std::vector<model::PathTotals>> Store::QueryPathTotals(const RollupFilter& filter) {
   Impl& i = *impl_;
   return i.Run("query_path_totals", [&]() -> Result<std::vector<model::PathTotals>> {
+    // PathTotals takes no limit: one answer serves every limit asked with.
+    RollupFilter unlimited = filter;
+    unlimited.limit = 0;
     return i.Answer<std::vector<model::PathTotals>>(
-        AnswerKey("path_totals", filter), [&] { return i.PathTotals(filter); }, EncodePathTotals,
-        DecodePathTotals);
+        AnswerKey("path_totals", unlimited), [&] { return i.PathTotals(filter); },
+        EncodePathTotals, DecodePathTotals);
   });
 }
 

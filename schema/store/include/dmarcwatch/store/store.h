@@ -30,6 +30,7 @@
 // Status at this adapter (kUnavailable for a locked or unreachable
 // database, kIoError otherwise).
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -56,7 +57,9 @@ struct StoreOptions {
   // Keep the answers of the period queries (QueryPathTotals, QuerySources)
   // in the store until the rollups change, for every process to share
   // (migration 0007). Off: every query is computed (benchmarks, tests).
+  // At most kMaxKeptAnswers are kept, the newest.
   bool keep_answers = true;
+  static constexpr std::size_t kMaxKeptAnswers = 64;
 };
 
 // One input as received, before unpacking.
