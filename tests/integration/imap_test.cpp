@@ -558,30 +558,44 @@ BOOST_AUTO_TEST_CASE(a_poll_killed_midway_completes_on_the_next_run_without_loss
   const std::string config = WriteConfig(dir, {FreshMailbox(dir, user)});
   const std::string db = dir / "t.db";
 
+  const std::string log = dir / "poll.log";
   const pid_t pid = dmarcwatch::testing::Spawn(
-      {kBinary, "--config", config, "--db", db, "--offline", "poll"},
-      dmarcwatch::testing::SpawnOptions("/dev/null", SIGKILL));
+      {kBinary, "--config", config, "--db", db, "--offline", "--log-level", "information", "poll"},
+      dmarcwatch::testing::SpawnOptions(log, SIGKILL));
   BOOST_REQUIRE_GT(pid, 0);
   // Kill it once some, but not all, reports are in: past 100, so that the
   // first batch of moves (PollerOptions::move_batch) is done and the
-  // messages after it are committed but not moved.
+  // messages after it are committed but not moved. One reader, opened once
+  // the poll has made the store, counts them.
+  std::unique_ptr<store::Store> reader;
   std::uint64_t seen = 0;
+  int status = 0;
+  bool exited = false;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
   while (std::chrono::steady_clock::now() < deadline) {
-    if (fs::exists(db)) {
+    if (::waitpid(pid, &status, WNOHANG) == pid) {
+      exited = true;
+      break;
+    }
+    if (!reader && fs::exists(db)) {
       store::StoreOptions o;
       o.database = db;
       auto s = store::Store::Open(o);
-      if (s.ok()) {
-        auto t = (*s)->GetTotals();
-        seen = t.ok() ? t->reports : 0;
-      }
+      if (s.ok()) reader = std::move(*s);
+    }
+    if (reader) {
+      auto t = reader->GetTotals();
+      if (t.ok()) seen = t->reports;
     }
     if (seen >= 120) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
+  reader.reset();
+  BOOST_REQUIRE_MESSAGE(!exited, "the poll ended by itself (status " << status << ") with " << seen
+                                     << " reports seen; its log:\n" << ReadFile(log));
+  BOOST_REQUIRE_MESSAGE(seen >= 120, "only " << seen << " reports in 120 s; the poll's log:\n"
+                                             << ReadFile(log));
   BOOST_REQUIRE_EQUAL(::kill(pid, SIGKILL), 0);
-  int status = 0;
   ::waitpid(pid, &status, 0);
   BOOST_REQUIRE_MESSAGE(WIFSIGNALED(status), "the poll finished before it could be killed");
   const std::uint64_t after_kill = [&] {

@@ -12,6 +12,7 @@
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
 #include <Poco/Net/HTTPServer.h>
 #include <Poco/Net/HTTPServerParams.h>
+#include <Poco/Net/HTTPServerRequestImpl.h>
 #include <Poco/ThreadPool.h>
 #include <Poco/Net/HTTPServerResponse.h>
 #include <Poco/Net/NameValueCollection.h>
@@ -231,8 +232,14 @@ bool Matches(const std::string& pattern, const std::string& path,
   return p == pattern.size() && s == path.size();
 }
 
-// Reads at most limit + 1 bytes of the body: Poco 1.11 has no body limit.
+// Reads the body when it fits in `limit` bytes. A body declared longer is
+// not read at all; one that turns out longer is read to limit + 64 KiB.
+// Poco 1.11 has no body limit of its own.
 bool ReadBody(Poco::Net::HTTPServerRequest& request, std::uint64_t limit, std::string& body) {
+  if (request.hasContentLength() && request.getContentLength64() > 0 &&
+      static_cast<std::uint64_t>(request.getContentLength64()) > limit) {
+    return false;
+  }
   std::istream& in = request.stream();
   char buf[64 * 1024];
   while (in) {
@@ -243,6 +250,45 @@ bool ReadBody(Poco::Net::HTTPServerRequest& request, std::uint64_t limit, std::s
     body.append(buf, n);
   }
   return true;
+}
+
+bool HasBody(const Poco::Net::HTTPServerRequest& request) {
+  return request.getChunkedTransferEncoding() ||
+         (request.hasContentLength() && request.getContentLength64() > 0);
+}
+
+// After answering a request whose body we did not read to its end (refused
+// as too large, or answered before reading it), the connection closes. A
+// client still sending that body would have its unread input, our answer
+// among it, erased by the reset that closing at once provokes (RFC 9112
+// section 9.6). So, as that section says, we close in stages: half-close
+// our side, then read and drop what the client still sends, within bounds
+// against a client that sends forever, and only then close.
+void CloseGently(Poco::Net::HTTPServerRequest& request) {
+  constexpr std::uint64_t kMaxDrainBytes = 64ull << 20;
+  constexpr auto kMaxDrainTime = std::chrono::seconds(5);
+  auto* impl = dynamic_cast<Poco::Net::HTTPServerRequestImpl*>(&request);
+  if (impl == nullptr) return;
+  try {
+    Poco::Net::StreamSocket& socket = impl->socket();
+    socket.shutdownSend();
+    const auto deadline = std::chrono::steady_clock::now() + kMaxDrainTime;
+    std::istream& in = request.stream();
+    char buf[64 * 1024];
+    std::uint64_t dropped = 0;
+    while (in && dropped < kMaxDrainBytes) {
+      const auto left = std::chrono::duration_cast<std::chrono::microseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) break;
+      socket.setReceiveTimeout(Poco::Timespan(left.count()));
+      in.read(buf, sizeof(buf));
+      const auto n = static_cast<std::size_t>(in.gcount());
+      if (n == 0) break;
+      dropped += n;
+    }
+  } catch (const std::exception&) {
+    // The client is gone or too slow: close now.
+  }
 }
 
 std::string CookieValue(const Poco::Net::HTTPServerRequest& request) {
@@ -280,7 +326,7 @@ class Dispatcher : public Poco::Net::HTTPRequestHandler {
     }
     try {
       SecurityHeaders(response, shared_.tls);
-      response.setStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(reply.status));
+      response.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(reply.status));
       response.setContentType(reply.content_type);
       if (reply.content_type.rfind("application/json", 0) == 0 ||
           reply.content_type.rfind("text/csv", 0) == 0) {
@@ -288,10 +334,15 @@ class Dispatcher : public Poco::Net::HTTPRequestHandler {
       }
       for (const auto& [name, value] : reply.headers) response.set(name, value);
       response.setContentLength(static_cast<std::streamsize>(reply.body.size()));
-      if (raw.getMethod() == "HEAD") {
-        response.send();
-      } else {
-        response.send().write(reply.body.data(), static_cast<std::streamsize>(reply.body.size()));
+      const bool unread_body = !body_read_ && HasBody(raw);
+      if (unread_body) response.setKeepAlive(false);
+      std::ostream& out = response.send();
+      if (raw.getMethod() != "HEAD") {
+        out.write(reply.body.data(), static_cast<std::streamsize>(reply.body.size()));
+      }
+      if (unread_body) {
+        out.flush();
+        CloseGently(raw);
       }
     } catch (const std::exception&) {
       // The client went away; nothing more to do.
@@ -341,7 +392,8 @@ class Dispatcher : public Poco::Net::HTTPRequestHandler {
 
     const bool changes_state = req.method != "GET";
     if (changes_state) {
-      if (!ReadBody(raw, shared_.options.max_body_bytes, req.body)) {
+      body_read_ = ReadBody(raw, shared_.options.max_body_bytes, req.body);
+      if (!body_read_) {
         return Reply::Error(413, "body_too_large",
                             "the request body is over web.max_body_bytes (" +
                                 std::to_string(shared_.options.max_body_bytes) + ")");
@@ -408,6 +460,7 @@ class Dispatcher : public Poco::Net::HTTPRequestHandler {
   Shared& shared_;
   const std::vector<Route>& routes_;
   Poco::Logger& access_;
+  bool body_read_ = false;  // the request's body, if any, was read to its end
 };
 
 class Factory : public Poco::Net::HTTPRequestHandlerFactory {

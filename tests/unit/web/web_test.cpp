@@ -14,6 +14,8 @@
 #include <Poco/Net/HTTPSClientSession.h>
 #include <Poco/Net/NameValueCollection.h>
 #include <Poco/Net/SSLManager.h>
+#include <Poco/Net/SocketAddress.h>
+#include <Poco/Net/StreamSocket.h>
 #include <Poco/StreamCopier.h>
 #include <Poco/URI.h>
 
@@ -31,6 +33,7 @@
 
 #include "dmarcwatch/analysis/analyzer.h"
 #include "dmarcwatch/ingest/pipeline.h"
+#include "dmarcwatch/model/text.h"
 #include "dmarcwatch/model/time.h"
 #include "dmarcwatch/store/alerts.h"
 #include "dmarcwatch/store/store.h"
@@ -748,6 +751,72 @@ BOOST_AUTO_TEST_CASE(bodies_over_the_limit_are_refused) {
   const std::string big(70 * 1024, 'x');
   auto r = Call("POST", "/api/v1/reports", big, "", "", "application/xml", "Bearer " + g->upload_token);
   BOOST_TEST(r.status == 413);
+}
+
+// Writes `head`, waits, then writes `body` in 16 KiB pieces, and reads what
+// the server answers until it closes. Throws what the socket throws.
+std::string RawExchange(const std::string& head, const std::string& body,
+                        std::chrono::milliseconds pause) {
+  Poco::Net::StreamSocket socket(
+      Poco::Net::SocketAddress("127.0.0.1", static_cast<Poco::UInt16>(g->server->port())));
+  socket.setReceiveTimeout(Poco::Timespan(20, 0));
+  socket.sendBytes(head.data(), static_cast<int>(head.size()));
+  std::this_thread::sleep_for(pause);
+  for (std::size_t at = 0; at < body.size(); at += 16 * 1024) {
+    const std::size_t n = std::min<std::size_t>(16 * 1024, body.size() - at);
+    std::size_t sent = 0;
+    while (sent < n) {
+      sent += static_cast<std::size_t>(
+          socket.sendBytes(body.data() + at + sent, static_cast<int>(n - sent)));
+    }
+  }
+  std::string answer;
+  char buf[4096];
+  for (int n; (n = socket.receiveBytes(buf, sizeof(buf))) > 0;) answer.append(buf, n);
+  return answer;
+}
+
+// A client that sends its whole body before it reads (most do) must get
+// the 413, not a connection reset: the server reads and drops the rest of
+// the body before it closes. The pause makes sure the server has answered
+// before the body comes; closing at once would reset the writes after it.
+BOOST_AUTO_TEST_CASE(a_refused_body_is_drained_so_the_client_reads_the_answer) {
+  for (const bool declared : {true, false}) {
+    BOOST_TEST_CONTEXT("length declared: " << declared) {
+      const std::string body(512 * 1024, 'x');  // 8 times web.max_body_bytes
+      std::string head = "POST /api/v1/reports HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                         "Authorization: Bearer " + g->upload_token + "\r\n";
+      head += declared ? "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n"
+                       : std::string("Transfer-Encoding: chunked\r\n\r\n");
+      std::string sent = body;
+      if (!declared) {
+        // One chunk of the whole body, in hex, then the last chunk.
+        std::ostringstream chunk;
+        chunk << std::hex << body.size() << "\r\n" << body << "\r\n0\r\n\r\n";
+        sent = chunk.str();
+      }
+      std::string answer;
+      BOOST_REQUIRE_NO_THROW(answer = RawExchange(head, sent, std::chrono::milliseconds(300)));
+      BOOST_TEST(answer.rfind("HTTP/1.1 413 Request Entity Too Large\r\n", 0) == 0,
+                 answer.substr(0, 200));
+      BOOST_TEST(model::AsciiLower(answer).find("\r\nconnection: close\r\n") != std::string::npos,
+                 answer.substr(0, 400));
+      BOOST_TEST(answer.find("body_too_large") != std::string::npos);
+    }
+  }
+}
+
+// A body the server did not read is never taken for the next request on
+// the connection: here the body of a refused POST holds a whole request.
+BOOST_AUTO_TEST_CASE(an_unread_body_is_never_read_as_a_request) {
+  const std::string smuggled = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+  const std::string head = "POST /api/v1/nothing HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                           "Content-Length: " + std::to_string(smuggled.size()) + "\r\n\r\n";
+  std::string answer;
+  BOOST_REQUIRE_NO_THROW(answer = RawExchange(head + smuggled, "", std::chrono::milliseconds(0)));
+  BOOST_TEST(answer.rfind("HTTP/1.1 404 Not Found\r\n", 0) == 0, answer.substr(0, 200));
+  // One answer only, then the connection closed.
+  BOOST_TEST(answer.find("HTTP/1.1", 1) == std::string::npos, answer);
 }
 
 BOOST_AUTO_TEST_CASE(unknown_paths_and_methods_get_404_and_405) {
