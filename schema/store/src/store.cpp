@@ -231,10 +231,26 @@ Status Store::Impl::Configure() {
     Exec("SET client_min_messages = warning");
     return Status::Ok();
   }
-  // busy_timeout first, so that switching to WAL also waits for a writer.
   Exec("PRAGMA busy_timeout = " + std::to_string(options.busy_timeout_ms));
+  // A new file is in rollback-journal mode, where switching to WAL takes
+  // the exclusive lock from a shared one. When another process opening
+  // the same new file holds a shared lock too, SQLite answers BUSY at once
+  // instead of waiting in the busy handler, since waiting could deadlock
+  // (https://sqlite.org/c3ref/busy_handler.html). So two processes started
+  // together on a new store could fail to open it. The switch is retried
+  // here for as long as busy_timeout allows.
   std::string mode;
-  session << "PRAGMA journal_mode = WAL", into(mode), now;
+  const auto give_up =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(options.busy_timeout_ms);
+  for (int attempt = 1;; ++attempt) {
+    try {
+      session << "PRAGMA journal_mode = WAL", into(mode), now;
+      break;
+    } catch (const Poco::Data::SQLite::DBLockedException&) {
+      if (std::chrono::steady_clock::now() >= give_up) throw;
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::min(attempt, 20)));
+    }
+  }
   if (options.database != kMemoryDatabase && model::AsciiLower(mode) != "wal") {
     return Status::IoError("cannot put the database in WAL mode (journal_mode is " +
                            model::Printable(mode) + ")");
