@@ -63,7 +63,8 @@ const std::vector<KeySpec> kKeys = {
      "A SQLite file (created with its directory), or postgresql://user@host:port/db.\n"
      "--db on the command line overrides it."},
     {"storage.busy_timeout_ms", KeyType::kInteger, "10000",
-     "How long a write waits for another writer's lock, in milliseconds."},
+     "How long a statement waits for another process's lock, in milliseconds\n"
+     "(SQLite's busy timeout; PostgreSQL's lock_timeout)."},
     {"storage.compression_level", KeyType::kInteger, "1",
      "zlib level (1-9) for the original inputs kept in the store."},
     {"storage.keep_answers", KeyType::kBool, "true",

@@ -481,6 +481,15 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
     DMARC_RETURN_IF_ERROR(impl->Configure());
     Result<int> applied = impl->Migrate();
     if (!applied.ok()) return applied.status();
+    if (!is_sqlite) {
+      // PostgreSQL's counterpart of SQLite's busy_timeout: a statement
+      // waiting longer for another transaction's lock fails, as
+      // database_locked (MapException), instead of waiting for ever. Set
+      // after the migrations, which wait for one another however long
+      // another process's migration takes.
+      // (0 there means no limit: 1 ms is the closest to SQLite's 0.)
+      impl->Exec("SET lock_timeout = " + std::to_string(std::max(1, options.busy_timeout_ms)));
+    }
     impl->Build();
     // A PostgreSQL URI may carry a password, so only a file path is logged.
     log.information(
