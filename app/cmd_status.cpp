@@ -145,12 +145,10 @@ Result<Snapshot> LoadSnapshot(const Config& config, store::Store& store) {
   auto outbox = ReadOutboxStatus(store);
   if (!outbox.ok()) return outbox.status();
   snap.outbox = *outbox;
-  auto open_incidents = store::ListAlertIncidents(store, false, 10000);
-  if (!open_incidents.ok()) return open_incidents.status();
-  snap.open_incidents = open_incidents->size();
-  for (const store::AlertIncidentRow& i : *open_incidents) {
-    snap.unacknowledged += i.acknowledged ? 0 : 1;
-  }
+  auto incidents = store::CountOpenAlertIncidents(store);
+  if (!incidents.ok()) return incidents.status();
+  snap.open_incidents = incidents->open;
+  snap.unacknowledged = incidents->unacknowledged;
   return snap;
 }
 
@@ -189,7 +187,7 @@ std::string SnapshotJson(const Config& config, const Snapshot& snap) {
   root.set("store", st);
   Poco::JSON::Object::Ptr al = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
   al->set("enabled", config.alerts.enabled());
-  al->set("open_incidents", static_cast<std::uint64_t>(snap.open_incidents));
+  al->set("open_incidents", snap.open_incidents);
   al->set("unacknowledged", snap.unacknowledged);
   al->set("queued", snap.outbox.queued);
   al->set("failed", snap.outbox.failed);

@@ -481,6 +481,7 @@ BOOST_AUTO_TEST_CASE(serve_mails_after_an_ingest_and_not_again_after_a_restart) 
   BOOST_TEST(alerts->getValue<int>("sent") == 1);
   BOOST_TEST(alerts->getValue<int>("queued") == 0);
   BOOST_TEST(alerts->getValue<int>("open_incidents") == 1);
+  BOOST_TEST(alerts->getValue<int>("unacknowledged") == 1);
   server.Stop();
 }
 

@@ -5,6 +5,7 @@
 #include <Poco/Data/Statement.h>
 #include <Poco/Nullable.h>
 
+#include <algorithm>
 #include <limits>
 
 #include "store_impl.h"
@@ -399,6 +400,21 @@ Result<std::vector<AlertIncidentRow>> ListAlertIncidents(Store& store, bool incl
   Impl& i = internal::Access::Of(store);
   return i.Run("list_incidents", [&]() -> Result<std::vector<AlertIncidentRow>> {
     return SelectIncidents(i, include_resolved ? "" : "WHERE state = 'open'", std::nullopt, limit);
+  });
+}
+
+Result<OpenIncidentCounts> CountOpenAlertIncidents(Store& store) {
+  Impl& i = internal::Access::Of(store);
+  return i.Run("count_incidents", [&]() -> Result<OpenIncidentCounts> {
+    std::int64_t open = 0, unacknowledged = 0;
+    i.session << "SELECT (SELECT COUNT(*) FROM alert_incidents WHERE state = 'open'),"
+                 " (SELECT COUNT(*) FROM alert_incidents WHERE state = 'open'"
+                 " AND acknowledged = 0)",
+        into(open), into(unacknowledged), now;
+    OpenIncidentCounts c;
+    c.open = static_cast<std::uint64_t>(std::max<std::int64_t>(open, 0));
+    c.unacknowledged = static_cast<std::uint64_t>(std::max<std::int64_t>(unacknowledged, 0));
+    return c;
   });
 }
 

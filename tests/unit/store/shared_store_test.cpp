@@ -178,7 +178,14 @@ BOOST_AUTO_TEST_CASE(incidents_marks_and_the_outbox_round_trip_and_are_claimed_o
   BOOST_TEST(store::GetAlertMark(*b, "evaluated", "example.com")->value_or(-1) == 19888);
   BOOST_TEST(!store::GetAlertMark(*b, "evaluated", "other.example")->has_value());
 
+  const auto counted = [&](store::Store& s) {
+    auto c = store::CountOpenAlertIncidents(s);
+    BOOST_REQUIRE_MESSAGE(c.ok(), Why(c));
+    return std::make_pair(c->open, c->unacknowledged);
+  };
+  BOOST_TEST((counted(*a) == std::make_pair<std::uint64_t, std::uint64_t>(1, 1)));
   BOOST_REQUIRE(store::AcknowledgeAlertIncident(*b, incident, 1500).ok());
+  BOOST_TEST((counted(*a) == std::make_pair<std::uint64_t, std::uint64_t>(1, 0)));
   got = store::GetAlertIncident(*a, incident);
   BOOST_TEST((*got)->acknowledged);
   BOOST_TEST((*got)->acknowledged_at.value_or(0) == 1500);
@@ -202,6 +209,8 @@ BOOST_AUTO_TEST_CASE(incidents_marks_and_the_outbox_round_trip_and_are_claimed_o
   BOOST_TEST(store::ListAlertIncidents(*b, false, 10)->size() == 1u);
   BOOST_TEST(store::ListAlertIncidents(*b, true, 10)->size() == 2u);
   BOOST_TEST(store::ListAlertIncidents(*b, true, 1)->size() == 1u);  // LIMIT binds
+  // The resolved one is not counted; the new one is not acknowledged.
+  BOOST_TEST((counted(*b) == std::make_pair<std::uint64_t, std::uint64_t>(1, 1)));
 
   // Both processes claim at once: each message goes to exactly one.
   auto claim_a = store::ClaimAlertMessages(*a, 1000, 1600, false, 10);

@@ -110,6 +110,13 @@ class AlertTransaction {
 // busy timeout.
 Result<std::unique_ptr<AlertTransaction>> BeginAlertTransaction(Store& store);
 
+struct OpenIncidentCounts {
+  std::uint64_t open = 0;
+  std::uint64_t unacknowledged = 0;  // of those open
+};
+// Counted by the database, however many there are.
+Result<OpenIncidentCounts> CountOpenAlertIncidents(Store& store);
+
 // Newest first.
 Result<std::vector<AlertIncidentRow>> ListAlertIncidents(Store& store, bool include_resolved,
                                                          std::uint32_t limit);
