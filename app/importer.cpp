@@ -188,10 +188,7 @@ Result<InputOutcome> Importer::Import(std::string_view bytes, const ingest::Inpu
     // The payload's bytes are no longer needed; free them before the next one.
     std::string().swap(payload.bytes);
   }
-  for (ingest::PayloadFailure& failure : input.unpacked.failures) {
-    rejections.push_back({std::move(failure.chain), std::move(failure.name),
-                          std::move(failure.status)});
-  }
+  ingest::TakeFailures(input.unpacked, rejections);
   for (const ingest::Rejection& rejection : rejections) {
     DMARC_RETURN_IF_ERROR(store_.SaveReject(*input_id, ToRejectRecord(rejection), now));
   }

@@ -1209,21 +1209,6 @@ bool WalkSplitDocument(const Prepared& prepared, const ParseLimits& limits, Warn
   return true;
 }
 
-// A sink that keeps the whole report.
-class CollectingSink : public ReportSink {
- public:
-  Status OnHeader(const model::Report& header) override {
-    report = header;
-    return Status::Ok();
-  }
-  Status OnRecords(std::vector<model::Record>& records) override {
-    report.records.insert(report.records.end(), std::make_move_iterator(records.begin()),
-                          std::make_move_iterator(records.end()));
-    return Status::Ok();
-  }
-  model::Report report;
-};
-
 // Below this size a document is parsed whole: its DOM is a few megabytes,
 // and outlining it first would only cost time (the outline is a pass over
 // every byte of markup, a few percent of an import's CPU time).
@@ -1260,7 +1245,7 @@ Result<ParseSummary> Parse(std::string_view xml, const ParseLimits& limits, Repo
 }
 
 Result<model::Report> Collect(std::string_view xml, const ParseLimits& limits, ReadAs how) {
-  CollectingSink sink;
+  ReportCollector sink;
   Result<ParseSummary> summary = Parse(xml, limits, sink, how);
   if (!summary.ok()) return std::move(summary).status();
   sink.report.warnings = std::move(summary->warnings);
@@ -1268,6 +1253,17 @@ Result<model::Report> Collect(std::string_view xml, const ParseLimits& limits, R
 }
 
 }  // namespace
+
+Status ReportCollector::OnHeader(const model::Report& header) {
+  report = header;
+  return Status::Ok();
+}
+
+Status ReportCollector::OnRecords(std::vector<model::Record>& records) {
+  report.records.insert(report.records.end(), std::make_move_iterator(records.begin()),
+                        std::make_move_iterator(records.end()));
+  return Status::Ok();
+}
 
 Result<model::Report> ParseAggregateReport(std::string_view xml, const ParseLimits& limits) {
   return Collect(xml, limits, ReadAs::kDefault);

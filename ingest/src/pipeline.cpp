@@ -61,6 +61,14 @@ Result<ParseSummary> ParsePayload(const Payload& payload, const UnpackedInput& i
   return parsed;
 }
 
+void TakeFailures(Unpacked& unpacked, std::vector<Rejection>& rejections) {
+  for (PayloadFailure& failure : unpacked.failures) {
+    rejections.push_back({std::move(failure.chain), std::move(failure.name),
+                          std::move(failure.status)});
+  }
+  unpacked.failures.clear();
+}
+
 ProcessedInput ProcessInput(std::string_view bytes, const InputInfo& info,
                             const IngestOptions& options) {
   UnpackedInput input = UnpackInput(bytes, info, options);
@@ -70,24 +78,19 @@ ProcessedInput ProcessInput(std::string_view bytes, const InputInfo& info,
   out.skipped = std::move(input.unpacked.skipped);
 
   for (Payload& payload : input.unpacked.reports) {
-    Result<model::Report> parsed = ParseAggregateReport(payload.bytes, options.parse);
+    ReportCollector collected;
+    Result<ParseSummary> parsed = ParsePayload(payload, input, info, options, collected);
     // The payload's bytes are no longer needed; free them before the next one.
     std::string().swap(payload.bytes);
     if (!parsed.ok()) {
       out.rejections.push_back({payload.chain, payload.name, std::move(parsed).status()});
       continue;
     }
-    model::Report report = std::move(parsed).value();
-    report.warnings.insert(report.warnings.begin(), payload.warnings.begin(),
-                           payload.warnings.end());
-    SetProvenance(report.provenance, payload, input, info);
-    out.content_digests.push_back(ContentDigest(report));
-    out.reports.push_back(std::move(report));
+    collected.report.warnings = std::move(parsed->warnings);
+    out.content_digests.push_back(std::move(parsed->content_digest));
+    out.reports.push_back(std::move(collected.report));
   }
-  for (PayloadFailure& failure : input.unpacked.failures) {
-    out.rejections.push_back({std::move(failure.chain), std::move(failure.name),
-                              std::move(failure.status)});
-  }
+  TakeFailures(input.unpacked, out.rejections);
   return out;
 }
 

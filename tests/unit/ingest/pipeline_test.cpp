@@ -9,6 +9,8 @@
 #include <boost/test/unit_test.hpp>
 #include <string>
 
+#include "dmarcwatch/ingest/digest.h"
+#include "dmarcwatch/ingest/parse.h"
 #include "dmarcwatch/ingest/pipeline.h"
 
 namespace ingest = dmarcwatch::ingest;
@@ -110,6 +112,8 @@ BOOST_AUTO_TEST_CASE(a_report_carries_its_provenance_and_digest) {
   BOOST_TEST(p.sha256_raw == out.sha256_raw);
   BOOST_TEST(out.sha256_raw == ingest::Sha256Hex(Gzip(kReport)));
   BOOST_REQUIRE_EQUAL(out.content_digests.size(), 1u);
+  // The parser's digest is the digest of the report it gave.
+  BOOST_TEST(out.content_digests[0] == ingest::ContentDigest(out.reports[0]));
   // The same report, plain: other input bytes, same content.
   auto plain = Process(kReport);
   BOOST_TEST(plain.content_digests.at(0) == out.content_digests[0]);

@@ -54,6 +54,14 @@ class ReportSink {
   virtual Status OnRecords(std::vector<model::Record>& records) = 0;
 };
 
+// A sink that keeps the whole report (its warnings are the summary's).
+class ReportCollector : public ReportSink {
+ public:
+  Status OnHeader(const model::Report& header) override;
+  Status OnRecords(std::vector<model::Record>& records) override;
+  model::Report report;
+};
+
 // What is known of a report only at its end.
 struct ParseSummary {
   std::vector<model::ParseWarning> warnings;  // Report::warnings

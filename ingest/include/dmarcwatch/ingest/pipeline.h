@@ -74,5 +74,9 @@ Result<ParseSummary> ParsePayload(const Payload& payload, const UnpackedInput& i
                                   const InputInfo& info, const IngestOptions& options,
                                   ReportSink& sink);
 
+// Moves the payloads that unpacking could not open into `rejections`, as
+// ProcessedInput::rejections holds them, after the parse failures.
+void TakeFailures(Unpacked& unpacked, std::vector<Rejection>& rejections);
+
 
 }  // namespace dmarcwatch::ingest
