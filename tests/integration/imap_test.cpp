@@ -62,6 +62,7 @@
 #include "dmarcwatch/store/store.h"
 #include "dashboard_client.h"
 #include "dovecot_server.h"
+#include "postgres_server.h"
 #include "generator.h"
 #include "importer.h"
 #include "test_support.h"
@@ -77,6 +78,7 @@ using dmarcwatch::testing::DovecotOptions;
 using dmarcwatch::testing::DovecotServer;
 using dmarcwatch::testing::kBinary;
 using dmarcwatch::testing::kDovecotPassword;
+using dmarcwatch::testing::PostgresServer;
 using dmarcwatch::testing::ReadFile;
 using dmarcwatch::testing::RunDmarcwatch;
 using dmarcwatch::testing::RunResult;
@@ -634,6 +636,64 @@ BOOST_AUTO_TEST_CASE(a_poll_killed_midway_completes_on_the_next_run_without_loss
   BOOST_REQUIRE_EQUAL(runs->size(), 2u);
   BOOST_TEST(runs->at(0).finished_at.has_value());
   BOOST_TEST(!runs->at(1).finished_at.has_value());
+}
+
+// Two `poll` processes started at once on one mailbox and one PostgreSQL
+// store: the store's mailbox lock lets one poll it at a time, so every
+// message is imported and moved exactly once, and neither process fails.
+BOOST_AUTO_TEST_CASE(two_pollers_sharing_postgresql_take_each_message_once) {
+  PostgresServer& pg = PostgresServer::Shared();
+  BOOST_REQUIRE_MESSAGE(pg.ok(), "no PostgreSQL server: " + pg.error());
+  DovecotServer& d = Dovecot();
+  TempDir dir("pollers");
+  const std::string user = "pair";
+  constexpr std::uint64_t kReports = 200;
+  constexpr std::uint64_t kRows = 5;
+  dmarcwatch::bench::SyntheticOptions g;
+  g.reports = kReports;
+  g.rows_per_report = kRows;
+  g.seed = 7;
+  g.formats = {dmarcwatch::bench::Container::kEmail};
+  std::vector<std::string> seeded;
+  BOOST_REQUIRE(dmarcwatch::bench::BuildSynthetic(g, [&](const dmarcwatch::bench::GeneratedFile& f) {
+                  seeded.push_back(f.bytes);
+                  return dmarcwatch::Status::Ok();
+                }).ok());
+  BOOST_REQUIRE_EQUAL(seeded.size(), kReports);
+  for (const std::string& m : seeded) d.Deliver(user, "INBOX", m);
+  const std::string config = WriteConfig(dir, {FreshMailbox(dir, user)});
+  const std::string db = pg.CreateDatabase();
+
+  std::vector<pid_t> pids;
+  for (int w = 0; w < 2; ++w) {
+    pids.push_back(dmarcwatch::testing::Spawn(
+        {kBinary, "--config", config, "--db", db, "--offline", "poll"},
+        dmarcwatch::testing::SpawnOptions(dir / ("poll" + std::to_string(w) + ".log"))));
+    BOOST_REQUIRE_GT(pids.back(), 0);
+  }
+  int skipped = 0;
+  for (int w = 0; w < 2; ++w) {
+    int status = 0;
+    ::waitpid(pids[w], &status, 0);
+    const std::string log = ReadFile(dir / ("poll" + std::to_string(w) + ".log"));
+    BOOST_TEST((WIFEXITED(status) && WEXITSTATUS(status) == 0), "poll " << w << ": " << log);
+    skipped += log.find("another dmarcwatch process is polling it") != std::string::npos ? 1 : 0;
+  }
+  BOOST_TEST_MESSAGE("pollers that found the mailbox locked: " << skipped);
+
+  auto s = OpenStore(db);
+  auto t = s->GetTotals();
+  BOOST_REQUIRE(t.ok());
+  BOOST_TEST(t->reports == kReports);
+  BOOST_TEST(t->conflicts == 0u);
+  BOOST_TEST(t->records == kReports * kRows);
+  std::set<std::string> ids;
+  for (const auto& row : Reports(db)) ids.insert(row.report_id);
+  BOOST_TEST(ids.size() == kReports);
+  // Every message moved once: none left, none twice, none invalid.
+  BOOST_TEST(d.Messages(user, "INBOX").empty());
+  BOOST_TEST(d.Messages(user, "Archive.Invalid").empty());
+  BOOST_TEST((AsSet(d.Messages(user, "Archive.DMARC")) == AsSet(seeded)));
 }
 
 BOOST_AUTO_TEST_CASE(a_uidvalidity_change_reads_the_messages_again_without_doubles) {
