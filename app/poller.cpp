@@ -463,8 +463,8 @@ Result<PollOutcome> MailboxPoller::PollOnce(const MailboxConfig& mailbox) {
   run.kind = store::SourceKind::kMailbox;
   run.source = mailbox.name;
   run.started_at = clock_();
-  // Processes sharing a PostgreSQL database poll each mailbox one at a
-  // time (store/mailboxes.h); on SQLite the lock is always granted.
+  // Processes sharing a store poll each mailbox one at a time
+  // (store/mailboxes.h).
   Result<bool> locked = store::TryLockMailbox(store_, mailbox.name);
   if (!locked.ok()) return locked.status();
   if (!*locked) {

@@ -638,15 +638,15 @@ BOOST_AUTO_TEST_CASE(a_poll_killed_midway_completes_on_the_next_run_without_loss
   BOOST_TEST(!runs->at(1).finished_at.has_value());
 }
 
-// Two `poll` processes started at once on one mailbox and one PostgreSQL
-// store: the store's mailbox lock lets one poll it at a time, so every
-// message is imported and moved exactly once, and neither process fails.
-BOOST_AUTO_TEST_CASE(two_pollers_sharing_postgresql_take_each_message_once) {
+// Two `poll` processes started at once on one mailbox and one store: the
+// store's mailbox lock lets one poll it at a time, so every message is
+// imported and moved exactly once, and neither process fails. On SQLite (a
+// lock file) and on a shared PostgreSQL (an advisory lock).
+BOOST_AUTO_TEST_CASE(two_pollers_sharing_a_store_take_each_message_once) {
   PostgresServer& pg = PostgresServer::Shared();
   BOOST_REQUIRE_MESSAGE(pg.ok(), "no PostgreSQL server: " + pg.error());
   DovecotServer& d = Dovecot();
   TempDir dir("pollers");
-  const std::string user = "pair";
   constexpr std::uint64_t kReports = 200;
   constexpr std::uint64_t kRows = 5;
   dmarcwatch::bench::SyntheticOptions g;
@@ -660,40 +660,45 @@ BOOST_AUTO_TEST_CASE(two_pollers_sharing_postgresql_take_each_message_once) {
                   return dmarcwatch::Status::Ok();
                 }).ok());
   BOOST_REQUIRE_EQUAL(seeded.size(), kReports);
-  for (const std::string& m : seeded) d.Deliver(user, "INBOX", m);
-  const std::string config = WriteConfig(dir, {FreshMailbox(dir, user)});
-  const std::string db = pg.CreateDatabase();
 
-  std::vector<pid_t> pids;
-  for (int w = 0; w < 2; ++w) {
-    pids.push_back(dmarcwatch::testing::Spawn(
-        {kBinary, "--config", config, "--db", db, "--offline", "poll"},
-        dmarcwatch::testing::SpawnOptions(dir / ("poll" + std::to_string(w) + ".log"))));
-    BOOST_REQUIRE_GT(pids.back(), 0);
-  }
-  int skipped = 0;
-  for (int w = 0; w < 2; ++w) {
-    int status = 0;
-    ::waitpid(pids[w], &status, 0);
-    const std::string log = ReadFile(dir / ("poll" + std::to_string(w) + ".log"));
-    BOOST_TEST((WIFEXITED(status) && WEXITSTATUS(status) == 0), "poll " << w << ": " << log);
-    skipped += log.find("another dmarcwatch process is polling it") != std::string::npos ? 1 : 0;
-  }
-  BOOST_TEST_MESSAGE("pollers that found the mailbox locked: " << skipped);
+  const std::vector<std::pair<std::string, std::string>> stores = {
+      {"pair-sqlite", dir / "t.db"}, {"pair-pg", pg.CreateDatabase()}};
+  for (const auto& [user, db] : stores) {
+    BOOST_TEST_CONTEXT(user) {
+      for (const std::string& m : seeded) d.Deliver(user, "INBOX", m);
+      const std::string config = WriteConfig(dir, {FreshMailbox(dir, user)});
+      std::vector<pid_t> pids;
+      for (int w = 0; w < 2; ++w) {
+        pids.push_back(dmarcwatch::testing::Spawn(
+            {kBinary, "--config", config, "--db", db, "--offline", "poll"},
+            dmarcwatch::testing::SpawnOptions(dir / (user + std::to_string(w) + ".log"))));
+        BOOST_REQUIRE_GT(pids.back(), 0);
+      }
+      int skipped = 0;
+      for (int w = 0; w < 2; ++w) {
+        int status = 0;
+        ::waitpid(pids[w], &status, 0);
+        const std::string log = ReadFile(dir / (user + std::to_string(w) + ".log"));
+        BOOST_TEST((WIFEXITED(status) && WEXITSTATUS(status) == 0), "poll " << w << ": " << log);
+        skipped += log.find("another dmarcwatch process is polling it") != std::string::npos;
+      }
+      BOOST_TEST_MESSAGE(user << ": pollers that found the mailbox locked: " << skipped);
 
-  auto s = OpenStore(db);
-  auto t = s->GetTotals();
-  BOOST_REQUIRE(t.ok());
-  BOOST_TEST(t->reports == kReports);
-  BOOST_TEST(t->conflicts == 0u);
-  BOOST_TEST(t->records == kReports * kRows);
-  std::set<std::string> ids;
-  for (const auto& row : Reports(db)) ids.insert(row.report_id);
-  BOOST_TEST(ids.size() == kReports);
-  // Every message moved once: none left, none twice, none invalid.
-  BOOST_TEST(d.Messages(user, "INBOX").empty());
-  BOOST_TEST(d.Messages(user, "Archive.Invalid").empty());
-  BOOST_TEST((AsSet(d.Messages(user, "Archive.DMARC")) == AsSet(seeded)));
+      auto s = OpenStore(db);
+      auto t = s->GetTotals();
+      BOOST_REQUIRE(t.ok());
+      BOOST_TEST(t->reports == kReports);
+      BOOST_TEST(t->conflicts == 0u);
+      BOOST_TEST(t->records == kReports * kRows);
+      std::set<std::string> ids;
+      for (const auto& row : Reports(db)) ids.insert(row.report_id);
+      BOOST_TEST(ids.size() == kReports);
+      // Every message moved once: none left, none twice, none invalid.
+      BOOST_TEST(d.Messages(user, "INBOX").empty());
+      BOOST_TEST(d.Messages(user, "Archive.Invalid").empty());
+      BOOST_TEST((AsSet(d.Messages(user, "Archive.DMARC")) == AsSet(seeded)));
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(a_uidvalidity_change_reads_the_messages_again_without_doubles) {

@@ -53,7 +53,7 @@ struct Dialect {
   bool numbered_placeholders = false;
   // One `?`: a BIGINT key. Yields 1 when this connection now holds the
   // session-level lock, 0 when another connection does. Empty: no such
-  // lock (always granted).
+  // lock in the database (SQLite: mailbox locks are files, mailboxes.h).
   std::string try_advisory_lock;
   // One `?`: the key. Yields 1 when a lock held by this connection was
   // released, 0 otherwise. Empty with try_advisory_lock.

@@ -114,7 +114,6 @@ Status MapException(const Poco::Exception& e, Backend backend) {
 
 namespace {
 
-constexpr const char* kMemoryDatabase = ":memory:";
 // Opening a local file takes milliseconds. Poco waits this long before it
 // reports a failed open (see PrepareDatabaseFile), so keep it short.
 constexpr std::size_t kSqliteOpenTimeoutS = 5;

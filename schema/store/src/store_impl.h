@@ -28,6 +28,9 @@
 
 namespace dmarcwatch::store {
 
+// SQLite's database of one connection, gone when it closes.
+inline constexpr const char* kMemoryDatabase = ":memory:";
+
 using Poco::Data::Keywords::bind;
 using Poco::Data::Keywords::into;
 using Poco::Data::Keywords::now;
@@ -309,10 +312,22 @@ struct Store::Impl {
     bool open_ = true;
   };
 
+  // A mailbox's poll lock on SQLite (mailboxes.h): an flock()ed file
+  // beside the database, held while `count` > 0.
+  struct MailboxFileLock {
+    int fd = -1;
+    int count = 0;
+    MailboxFileLock() = default;
+    MailboxFileLock(const MailboxFileLock&) = delete;
+    MailboxFileLock& operator=(const MailboxFileLock&) = delete;
+    ~MailboxFileLock();
+  };
+
   StoreOptions options;
   Dialect dialect;
   Poco::Data::Session session;
   Poco::Logger& log;
+  std::map<std::string, std::unique_ptr<MailboxFileLock>> mailbox_locks;
 
   // Variables the statements are bound to.
   std::string input_sha256;

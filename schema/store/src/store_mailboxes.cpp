@@ -9,6 +9,13 @@
 
 #include <Poco/Data/Statement.h>
 #include <Poco/Nullable.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <system_error>
 
 #include <limits>
 #include <type_traits>
@@ -337,11 +344,58 @@ namespace {
 std::int64_t MailboxLockKey(const std::string& mailbox) {
   return AdvisoryLockKey("dmarcwatch mailbox\n" + mailbox);
 }
+
+using Impl = internal::Access::Impl;
+
+// SQLite: the lock file of a mailbox, beside the database file.
+std::string MailboxLockPath(const std::string& database, const std::string& mailbox) {
+  char hex[17];
+  std::snprintf(hex, sizeof(hex), "%016llx",
+                static_cast<unsigned long long>(MailboxLockKey(mailbox)));
+  return database + "-mailbox-" + hex + ".lock";
+}
+
+Result<bool> TryLockMailboxFile(Impl& i, const std::string& mailbox) {
+  auto& held = i.mailbox_locks[mailbox];
+  if (held && held->count > 0) {
+    ++held->count;
+    return true;
+  }
+  held = std::make_unique<Impl::MailboxFileLock>();
+  const std::string path = MailboxLockPath(i.options.database, mailbox);
+  held->fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (held->fd < 0) {
+    const int error = errno;
+    i.mailbox_locks.erase(mailbox);
+    return Status::IoError("cannot open the mailbox lock " + model::Printable(path) + ": " +
+                           std::generic_category().message(error));
+  }
+  // flock(), not fcntl(): its lock belongs to this open file, so another
+  // Store of this process is refused too, and it is not dropped when the
+  // process closes some other descriptor of the file.
+  if (::flock(held->fd, LOCK_EX | LOCK_NB) != 0) {
+    const int error = errno;
+    i.mailbox_locks.erase(mailbox);
+    if (error == EWOULDBLOCK) return false;
+    return Status::IoError("cannot lock " + model::Printable(path) + ": " +
+                           std::generic_category().message(error));
+  }
+  held->count = 1;
+  return true;
+}
+
 }  // namespace
+
+Store::Impl::MailboxFileLock::~MailboxFileLock() {
+  if (fd >= 0) ::close(fd);  // releases the lock
+}
 
 Result<bool> TryLockMailbox(Store& store, const std::string& mailbox) {
   auto& i = internal::Access::Of(store);
-  if (i.dialect.try_advisory_lock.empty()) return true;
+  if (i.dialect.backend == Backend::kSqlite) {
+    if (i.options.database == kMemoryDatabase) return true;  // one process's own
+    return TryLockMailboxFile(i, mailbox);
+  }
   return i.Run("lock_mailbox", [&]() -> Result<bool> {
     std::int64_t key = MailboxLockKey(mailbox);
     std::int64_t granted = 0;
@@ -352,7 +406,16 @@ Result<bool> TryLockMailbox(Store& store, const std::string& mailbox) {
 
 Status UnlockMailbox(Store& store, const std::string& mailbox) {
   auto& i = internal::Access::Of(store);
-  if (i.dialect.advisory_unlock.empty()) return Status::Ok();
+  if (i.dialect.backend == Backend::kSqlite) {
+    if (i.options.database == kMemoryDatabase) return Status::Ok();
+    auto held = i.mailbox_locks.find(mailbox);
+    if (held == i.mailbox_locks.end() || held->second->count == 0) {
+      return Status(StatusCode::kFailedPrecondition, "not_locked",
+                    "mailbox " + model::Printable(mailbox) + " was not locked by this store");
+    }
+    if (--held->second->count == 0) i.mailbox_locks.erase(held);
+    return Status::Ok();
+  }
   return i.Run("unlock_mailbox", [&]() -> Status {
     std::int64_t key = MailboxLockKey(mailbox);
     std::int64_t released = 0;

@@ -286,27 +286,27 @@ BOOST_AUTO_TEST_CASE(one_store_at_a_time_holds_a_mailboxs_poll_lock) {
   auto other = store::TryLockMailbox(*b, "ruf");
   BOOST_REQUIRE(other.ok());
   BOOST_TEST(*other);  // another mailbox is not affected
-  if (kOnPostgres) {
-    BOOST_TEST(!*second);
-    BOOST_TEST((store::UnlockMailbox(*b, "rua").code() == StatusCode::kFailedPrecondition));
-    BOOST_REQUIRE(store::UnlockMailbox(*a, "rua").ok());
-    auto now_b = store::TryLockMailbox(*b, "rua");
-    BOOST_REQUIRE(now_b.ok());
-    BOOST_TEST(*now_b);
-    // A process that goes away (its connection closes) releases its locks.
-    b.reset();
-    auto after = store::TryLockMailbox(*a, "rua");
-    BOOST_REQUIRE(after.ok());
-    BOOST_TEST(*after);
-  } else {
-    BOOST_TEST(*second);  // SQLite: always granted (mailboxes.h)
-    BOOST_TEST(store::UnlockMailbox(*a, "rua").ok());
-  }
+  BOOST_TEST(!*second);
+  BOOST_TEST((store::UnlockMailbox(*b, "rua").code() == StatusCode::kFailedPrecondition));
+  // Re-entrant: held until unlocked as many times as granted.
+  auto again = store::TryLockMailbox(*a, "rua");
+  BOOST_REQUIRE(again.ok());
+  BOOST_TEST(*again);
+  BOOST_REQUIRE(store::UnlockMailbox(*a, "rua").ok());
+  BOOST_TEST(!*store::TryLockMailbox(*b, "rua"));
+  BOOST_REQUIRE(store::UnlockMailbox(*a, "rua").ok());
+  auto now_b = store::TryLockMailbox(*b, "rua");
+  BOOST_REQUIRE(now_b.ok());
+  BOOST_TEST(*now_b);
+  // A process that goes away (its connection or lock file closes) releases
+  // its locks.
+  b.reset();
+  auto after = store::TryLockMailbox(*a, "rua");
+  BOOST_REQUIRE(after.ok());
+  BOOST_TEST(*after);
 }
 
-// SQLite grants every lock (mailboxes.h).
-BOOST_AUTO_TEST_CASE(concurrent_pollers_never_hold_one_mailbox_together,
-                     *dmarcwatch::testing::PostgresOnly()) {
+BOOST_AUTO_TEST_CASE(concurrent_pollers_never_hold_one_mailbox_together) {
   SharedDatabase db;
   constexpr int kWorkers = 4;
   constexpr int kRounds = 150;

@@ -60,14 +60,16 @@ struct MailboxMessage {
 // once: TryLockMailbox yields false and the caller skips this poll. Two
 // names whose hashes collide share one lock, which only serialises them.
 //
-// SQLite: always granted and a no-op. A SQLite database is one machine's
-// file, and its write lock already serialises every write; two pollers of
-// one mailbox on it would read the same messages, and the second would find
-// every report a duplicate (the messages' rows and moves are idempotent).
-// Several workers belong on PostgreSQL (docs/scaling.md).
+// SQLite: an exclusive flock() on a file beside the database,
+// DATABASE-mailbox-HASH.lock, held by this Store until UnlockMailbox or
+// until the Store (or its process) goes away, with the same answers as on
+// PostgreSQL. Without it, a poll started by hand while `serve` polled the
+// same mailbox would fetch and move the same messages. The lock files stay; the
+// lock is on the open file, not on its existence. A ":memory:" database is
+// one connection's own: always granted.
 //
-// Locks are re-entrant per Store on PostgreSQL (as the server counts them):
-// call UnlockMailbox once for every granted TryLockMailbox.
+// Locks are re-entrant per Store (PostgreSQL counts them; so does the
+// SQLite lock): call UnlockMailbox once for every granted TryLockMailbox.
 Result<bool> TryLockMailbox(Store& store, const std::string& mailbox);
 Status UnlockMailbox(Store& store, const std::string& mailbox);
 
