@@ -539,6 +539,25 @@ BOOST_AUTO_TEST_CASE(hostile_messages_go_to_the_invalid_folder_with_their_reason
   BOOST_TEST(Reports(db).size() == 1u);
 }
 
+// Each of the `seeded` messages (one report of `rows` rows each) gave one
+// stored report, and was moved to the archive exactly once: none left in
+// the inbox, none archived twice, none invalid.
+void CheckEachMessageTakenOnce(DovecotServer& d, const std::string& user, const std::string& db,
+                               const std::vector<std::string>& seeded, std::uint64_t rows) {
+  auto s = OpenStore(db);
+  auto t = s->GetTotals();
+  BOOST_REQUIRE(t.ok());
+  BOOST_TEST(t->reports == seeded.size());
+  BOOST_TEST(t->conflicts == 0u);
+  BOOST_TEST(t->records == seeded.size() * rows);
+  std::set<std::string> ids;
+  for (const auto& row : Reports(db)) ids.insert(row.report_id);
+  BOOST_TEST(ids.size() == seeded.size());
+  BOOST_TEST(d.Messages(user, "INBOX").empty());
+  BOOST_TEST(d.Messages(user, "Archive.Invalid").empty());
+  BOOST_TEST((AsSet(d.Messages(user, "Archive.DMARC")) == AsSet(seeded)));
+}
+
 BOOST_AUTO_TEST_CASE(a_poll_killed_midway_completes_on_the_next_run_without_loss_or_doubles) {
   DovecotServer& d = Dovecot();
   TempDir dir("imap");
@@ -617,19 +636,8 @@ BOOST_AUTO_TEST_CASE(a_poll_killed_midway_completes_on_the_next_run_without_loss
 
   RunResult r = Poll(config, db, {"--quiet"});
   BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.output);
+  CheckEachMessageTakenOnce(d, user, db, seeded, kRows);
   auto s = OpenStore(db);
-  auto t = s->GetTotals();
-  BOOST_REQUIRE(t.ok());
-  BOOST_TEST(t->reports == kReports);
-  BOOST_TEST(t->conflicts == 0u);
-  BOOST_TEST(t->records == kReports * kRows);
-  std::set<std::string> ids;
-  for (const auto& row : Reports(db)) ids.insert(row.report_id);
-  BOOST_TEST(ids.size() == kReports);
-  // Every message archived exactly once, none left, none invalid.
-  BOOST_TEST(d.Messages(user, "INBOX").empty());
-  BOOST_TEST(d.Messages(user, "Archive.Invalid").empty());
-  BOOST_TEST((AsSet(d.Messages(user, "Archive.DMARC")) == AsSet(seeded)));
   // The killed poll's run is recorded as unfinished.
   auto runs = store::RecentIngestRuns(*s, store::SourceKind::kMailbox, "rua", 10);
   BOOST_REQUIRE(runs.ok());
@@ -684,19 +692,7 @@ BOOST_AUTO_TEST_CASE(two_pollers_sharing_a_store_take_each_message_once) {
       }
       BOOST_TEST_MESSAGE(user << ": pollers that found the mailbox locked: " << skipped);
 
-      auto s = OpenStore(db);
-      auto t = s->GetTotals();
-      BOOST_REQUIRE(t.ok());
-      BOOST_TEST(t->reports == kReports);
-      BOOST_TEST(t->conflicts == 0u);
-      BOOST_TEST(t->records == kReports * kRows);
-      std::set<std::string> ids;
-      for (const auto& row : Reports(db)) ids.insert(row.report_id);
-      BOOST_TEST(ids.size() == kReports);
-      // Every message moved once: none left, none twice, none invalid.
-      BOOST_TEST(d.Messages(user, "INBOX").empty());
-      BOOST_TEST(d.Messages(user, "Archive.Invalid").empty());
-      BOOST_TEST((AsSet(d.Messages(user, "Archive.DMARC")) == AsSet(seeded)));
+      CheckEachMessageTakenOnce(d, user, db, seeded, kRows);
     }
   }
 }
