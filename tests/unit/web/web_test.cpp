@@ -894,6 +894,22 @@ BOOST_AUTO_TEST_CASE(tls_serves_https_with_secure_cookies) {
   BOOST_TEST(static_cast<int>(response.getStatus()) == 200);
   BOOST_TEST(response.get("Set-Cookie", "").find("Secure") != std::string::npos);
   BOOST_TEST(response.get("Strict-Transport-Security", "").find("max-age=") == 0u);
+  // A refused body is drained over TLS too: the client that sends it whole
+  // before reading gets the 413.
+  Poco::Net::HTTPSClientSession upload("127.0.0.1", static_cast<Poco::UInt16>((*tls)->port()),
+                                       context);
+  upload.setTimeout(Poco::Timespan(20, 0));
+  Poco::Net::HTTPRequest big("POST", "/api/v1/reports", Poco::Net::HTTPMessage::HTTP_1_1);
+  const std::string too_large(512 * 1024, 'x');
+  big.setContentType("application/xml");
+  big.setContentLength(static_cast<std::streamsize>(too_large.size()));
+  big.set("Authorization", "Bearer " + g->upload_token);
+  Poco::Net::HTTPResponse refused;
+  BOOST_REQUIRE_NO_THROW({
+    upload.sendRequest(big) << too_large;
+    Poco::StreamCopier::copyToString(upload.receiveResponse(refused), answer);
+  });
+  BOOST_TEST(static_cast<int>(refused.getStatus()) == 413);
   (*tls)->Stop(1);
 }
 
