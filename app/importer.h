@@ -30,6 +30,7 @@
 #include "dmarcwatch/analysis/analyzer.h"
 #include "dmarcwatch/ingest/pipeline.h"
 #include "dmarcwatch/model/status.h"
+#include "dmarcwatch/store/mailboxes.h"
 #include "dmarcwatch/store/store.h"
 
 namespace dmarcwatch::app {
@@ -93,5 +94,21 @@ class Importer {
   Clock clock_;
   analysis::Analyzer* analyzer_;
 };
+
+// Writes what a poll or a folder scan did into its ingest run, from an
+// outcome with seen, imported, invalid, moved, totals and error.
+template <typename Outcome>
+void FillIngestRun(store::IngestRun& run, const Outcome& out, model::UnixTime finished_at) {
+  run.finished_at = finished_at;
+  run.seen = out.seen;
+  run.imported = out.imported;
+  run.invalid = out.invalid;
+  run.moved = out.moved;
+  run.reports_new = out.totals.reports_new;
+  if (!out.error.ok()) {
+    run.error_reason = out.error.reason();
+    run.error_message = out.error.message();
+  }
+}
 
 }  // namespace dmarcwatch::app

@@ -485,17 +485,8 @@ Result<PollOutcome> MailboxPoller::PollOnce(const MailboxConfig& mailbox) {
   Session session(*this, mailbox, out);
   out.error = session.Run();
 
-  run.finished_at = clock_();
+  FillIngestRun(run, out, clock_());
   if (out.uidvalidity != 0) run.uidvalidity = out.uidvalidity;
-  run.seen = out.seen;
-  run.imported = out.imported;
-  run.invalid = out.invalid;
-  run.moved = out.moved;
-  run.reports_new = out.totals.reports_new;
-  if (!out.error.ok()) {
-    run.error_reason = out.error.reason();
-    run.error_message = out.error.message();
-  }
   const Status finished = store::FinishIngestRun(store_, run);
   if (session.store_failed()) {
     log.error("event=imap_poll_failed mailbox=\"" + LogValue(mailbox.name) +

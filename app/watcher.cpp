@@ -248,16 +248,7 @@ Result<WatchOutcome> FolderWatcher::ScanOnce(const WatchConfig& watch) {
   };
   out.error = scan();
 
-  run.finished_at = clock_();
-  run.seen = out.seen;
-  run.imported = out.imported;
-  run.invalid = out.invalid;
-  run.moved = out.moved;
-  run.reports_new = out.totals.reports_new;
-  if (!out.error.ok()) {
-    run.error_reason = out.error.reason();
-    run.error_message = out.error.message();
-  }
+  FillIngestRun(run, out, clock_());
   const Status finished = store::FinishIngestRun(store_, run);
   if (!store_error.ok()) return store_error;
   if (!finished.ok()) return finished;
