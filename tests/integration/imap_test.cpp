@@ -757,7 +757,13 @@ BOOST_AUTO_TEST_CASE(starttls_and_implicit_tls_both_work) {
   BOOST_TEST(Reports(db).size() == 2u);
   BOOST_TEST(d.Messages("tls-starttls", "Archive.DMARC").size() == 1u);
   BOOST_TEST(d.Messages("tls-implicit", "Archive.DMARC").size() == 1u);
-  // Dovecot says each login came over TLS: STARTTLS really upgraded.
+  // Dovecot says each login came over TLS: STARTTLS really upgraded. Its
+  // log process writes the lines when it gets to them.
+  dmarcwatch::testing::WaitFor([&] {
+    const std::string now = d.log();
+    return now.find("Login: user=<tls-starttls>") != std::string::npos &&
+           now.find("Login: user=<tls-implicit>") != std::string::npos;
+  }, std::chrono::seconds(10));
   const std::string log = d.log();
   for (const char* u : {"tls-starttls", "tls-implicit"}) {
     const std::size_t at = log.find(std::string("Login: user=<") + u + ">");
@@ -1314,6 +1320,19 @@ struct Posted {
   std::string body;
 };
 
+// The port a `serve --listen 127.0.0.1:0` bound, from its start-up line
+// ("the dashboard is at http://127.0.0.1:PORT/"): no port is picked first
+// and bound later, when another process may have taken it.
+int ListeningPort(const dmarcwatch::testing::BackgroundDmarcwatch& serve) {
+  const std::string marker = "the dashboard is at http://127.0.0.1:";
+  BOOST_REQUIRE_MESSAGE(dmarcwatch::testing::WaitFor(
+                            [&] { return serve.Output().find(marker) != std::string::npos; },
+                            std::chrono::seconds(30)),
+                        serve.Output());
+  const std::string out = serve.Output();
+  return std::atoi(out.c_str() + out.find(marker) + marker.size());
+}
+
 // POST /api/v1/reports with `bytes` and, when not empty, a bearer token.
 Posted PostReport(int port, const std::string& bytes, const std::string& token) {
   Poco::Net::HTTPClientSession session("127.0.0.1", static_cast<Poco::UInt16>(port));
@@ -1357,14 +1376,10 @@ BOOST_AUTO_TEST_CASE(serve_imports_uploads_with_a_token_and_is_idempotent) {
   const std::string config = dir / "dmarcwatch.toml";
   WriteFile(config, "[web]\nmax_body_bytes = 1048576\n\n" + table);
   const std::string db = dir / "t.db";
-  const int port = dmarcwatch::testing::FreeTcpPort();
   BackgroundDmarcwatch serve({"--config", config, "--db", db, "--offline", "serve", "--listen",
-                              "127.0.0.1:" + std::to_string(port)},
+                              "127.0.0.1:0"},
                              dir / "serve.log");
-  BOOST_REQUIRE_MESSAGE(WaitFor([&] { return serve.Output().find("the dashboard is at") !=
-                                             std::string::npos; },
-                                std::chrono::seconds(30)),
-                        serve.Output());
+  const int port = ListeningPort(serve);
 
   std::vector<dmarcwatch::bench::GeneratedFile> files;
   dmarcwatch::bench::SyntheticOptions g;
@@ -1435,10 +1450,10 @@ BOOST_AUTO_TEST_CASE(serve_shows_a_report_imported_by_another_process_at_once) {
     BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.output);
   };
   import(dir / "a.eml");
-  const int port = dmarcwatch::testing::FreeTcpPort();
   BackgroundDmarcwatch serve({"--config", config, "--db", db, "--offline", "serve", "--listen",
-                              "127.0.0.1:" + std::to_string(port)},
+                              "127.0.0.1:0"},
                              dir / "serve.log");
+  const int port = ListeningPort(serve);
   BOOST_REQUIRE_MESSAGE(WaitFor([&] { return serve.Output().find("event=views_refreshed") !=
                                              std::string::npos; },
                                 std::chrono::seconds(30)),
@@ -1500,7 +1515,8 @@ BOOST_AUTO_TEST_CASE(serve_polls_the_mailbox_and_scans_the_folder_on_their_inter
                         serve.Output());
   BOOST_TEST(WaitFor([&] { return d.Messages(user, "Archive.DMARC").size() == 2; },
                      std::chrono::seconds(30)));
-  BOOST_TEST(d.Messages(user, "INBOX").empty());
+  // A move is a copy, then an expunge of the source.
+  BOOST_TEST(WaitFor([&] { return d.Messages(user, "INBOX").empty(); }, std::chrono::seconds(10)));
   BOOST_TEST(WaitFor([&] { return fs::exists(in + "/done/w1.xml"); }, std::chrono::seconds(10)));
 
   // New mail and a new file are picked up by the next poll and scan,
