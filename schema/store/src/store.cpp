@@ -235,7 +235,7 @@ Status Store::Impl::Configure() {
   // the exclusive lock from a shared one. When another process opening
   // the same new file holds a shared lock too, SQLite answers BUSY at once
   // instead of waiting in the busy handler, since waiting could deadlock
-  // (https://sqlite.org/c3ref/busy_handler.html). So two processes started
+  // (as sqlite3_busy_handler's documentation says). So two processes started
   // together on a new store could fail to open it. The switch is retried
   // here for as long as busy_timeout allows.
   std::string mode;

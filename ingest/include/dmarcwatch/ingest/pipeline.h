@@ -78,5 +78,4 @@ Result<ParseSummary> ParsePayload(const Payload& payload, const UnpackedInput& i
 // ProcessedInput::rejections holds them, after the parse failures.
 void TakeFailures(Unpacked& unpacked, std::vector<Rejection>& rejections);
 
-
 }  // namespace dmarcwatch::ingest
