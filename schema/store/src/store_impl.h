@@ -313,7 +313,8 @@ struct Store::Impl {
   };
 
   // A mailbox's poll lock on SQLite (mailboxes.h): an flock()ed file
-  // beside the database, held while `count` > 0.
+  // beside the database, granted `count` times; held while in
+  // mailbox_locks.
   struct MailboxFileLock {
     int fd = -1;
     int count = 0;
@@ -327,7 +328,7 @@ struct Store::Impl {
   Dialect dialect;
   Poco::Data::Session session;
   Poco::Logger& log;
-  std::map<std::string, std::unique_ptr<MailboxFileLock>> mailbox_locks;
+  std::map<std::string, MailboxFileLock> mailbox_locks;
 
   // Variables the statements are bound to.
   std::string input_sha256;

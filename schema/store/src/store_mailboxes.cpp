@@ -356,31 +356,29 @@ std::string MailboxLockPath(const std::string& database, const std::string& mail
 }
 
 Result<bool> TryLockMailboxFile(Impl& i, const std::string& mailbox) {
-  auto& held = i.mailbox_locks[mailbox];
-  if (held && held->count > 0) {
-    ++held->count;
+  if (auto held = i.mailbox_locks.find(mailbox); held != i.mailbox_locks.end()) {
+    ++held->second.count;
     return true;
   }
-  held = std::make_unique<Impl::MailboxFileLock>();
   const std::string path = MailboxLockPath(i.options.database, mailbox);
-  held->fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (held->fd < 0) {
-    const int error = errno;
-    i.mailbox_locks.erase(mailbox);
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) {
     return Status::IoError("cannot open the mailbox lock " + model::Printable(path) + ": " +
-                           std::generic_category().message(error));
+                           std::generic_category().message(errno));
   }
   // flock(), not fcntl(): its lock belongs to this open file, so another
   // Store of this process is refused too, and it is not dropped when the
   // process closes some other descriptor of the file.
-  if (::flock(held->fd, LOCK_EX | LOCK_NB) != 0) {
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     const int error = errno;
-    i.mailbox_locks.erase(mailbox);
+    ::close(fd);
     if (error == EWOULDBLOCK) return false;
     return Status::IoError("cannot lock " + model::Printable(path) + ": " +
                            std::generic_category().message(error));
   }
-  held->count = 1;
+  Impl::MailboxFileLock& lock = i.mailbox_locks[mailbox];
+  lock.fd = fd;
+  lock.count = 1;
   return true;
 }
 
@@ -409,11 +407,11 @@ Status UnlockMailbox(Store& store, const std::string& mailbox) {
   if (i.dialect.backend == Backend::kSqlite) {
     if (i.options.database == kMemoryDatabase) return Status::Ok();
     auto held = i.mailbox_locks.find(mailbox);
-    if (held == i.mailbox_locks.end() || held->second->count == 0) {
+    if (held == i.mailbox_locks.end()) {
       return Status(StatusCode::kFailedPrecondition, "not_locked",
                     "mailbox " + model::Printable(mailbox) + " was not locked by this store");
     }
-    if (--held->second->count == 0) i.mailbox_locks.erase(held);
+    if (--held->second.count == 0) i.mailbox_locks.erase(held);
     return Status::Ok();
   }
   return i.Run("unlock_mailbox", [&]() -> Status {
