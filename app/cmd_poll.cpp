@@ -134,7 +134,8 @@ Command PollCommand() {
            "to invalid_folder when it holds no usable report, with the reason recorded.\n"
            "A poll that is interrupted at any point is completed by the next one, with\n"
            "no report lost or stored twice (docs/imap.md). Prints one line per report\n"
-           "and per message, and a summary per mailbox.\n\n"
+           "and per message, and a summary per mailbox. A mailbox that another\n"
+           "dmarcwatch process is polling right now is skipped, with a line that says so.\n\n"
            "Exit status: 0 when every mailbox was polled (invalid messages included), 1\n"
            "when a mailbox could not be reached or read, or the store not written, 2 for\n"
            "bad usage or no such mailbox.",
