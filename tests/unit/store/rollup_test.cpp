@@ -84,10 +84,12 @@ class TempDir {
   fs::path path_;
 };
 
-std::unique_ptr<Store> OpenStore(const std::string &database) {
+// keep_answers false: a store that computes every period answer.
+std::unique_ptr<Store> OpenStore(const std::string &database, bool keep_answers = true) {
   StoreOptions options;
   options.database = database;
   options.busy_timeout_ms = 2000;
+  options.keep_answers = keep_answers;
   auto opened = Store::Open(options);
   BOOST_REQUIRE_MESSAGE(opened.ok(), Why(opened));
   return std::move(*opened);
@@ -1217,13 +1219,7 @@ BOOST_AUTO_TEST_CASE(a_source_list_longer_than_a_read_comes_back_whole_and_in_or
   TempDir dir;
   const std::string path = DatabaseIn(dir, "long.db");
   auto store = OpenStore(path);
-  StoreOptions computing;
-  computing.database = path;
-  computing.busy_timeout_ms = 2000;
-  computing.keep_answers = false;
-  auto opened = Store::Open(computing);
-  BOOST_REQUIRE_MESSAGE(opened.ok(), Why(opened));
-  std::unique_ptr<Store> fresh = std::move(*opened);
+  std::unique_ptr<Store> fresh = OpenStore(path, /*keep_answers=*/false);
 
   constexpr std::uint64_t kGroups = 9000;  // two reads and a part
   m::Report r = MakeReport("google.com", "long", "example.com", kDay0);
@@ -1265,13 +1261,7 @@ BOOST_AUTO_TEST_CASE(period_answers_are_kept_shared_and_recomputed_after_every_c
   TempDir dir;
   const std::string path = DatabaseIn(dir, "answers.db");
   auto store = OpenStore(path);  // keeps answers (the default)
-  StoreOptions computing;
-  computing.database = path;
-  computing.busy_timeout_ms = 2000;
-  computing.keep_answers = false;
-  auto opened = Store::Open(computing);
-  BOOST_REQUIRE_MESSAGE(opened.ok(), Why(opened));
-  std::unique_ptr<Store> fresh = std::move(*opened);  // computes every answer
+  std::unique_ptr<Store> fresh = OpenStore(path, /*keep_answers=*/false);  // computes every answer
 
   const std::int64_t input = PutInput(*store);
   Generator gen(7);
