@@ -53,24 +53,72 @@ std::optional<IpAddress> IpAddress::MappedV4() const {
   return v4;
 }
 
-std::string IpAddress::ToString() const {
-  if (is_v4()) {
-    // Dotted quad by hand: inet_ntop formats IPv4 through sprintf, which
-    // was a measurable part of ingest (docs/performance.md).
-    char buf[16];
-    char* p = buf;
-    for (std::size_t i = 0; i < 4; ++i) {
-      const unsigned v = bytes_[i];
-      if (i > 0) *p++ = '.';
-      if (v >= 100) *p++ = static_cast<char>('0' + v / 100);
-      if (v >= 10) *p++ = static_cast<char>('0' + v / 10 % 10);
-      *p++ = static_cast<char>('0' + v % 10);
-    }
-    return std::string(buf, p);
+namespace {
+
+// The dotted quad of four bytes at `p`, written at `out`; returns the end.
+char* WriteDottedQuad(const std::uint8_t* p, char* out) {
+  for (std::size_t i = 0; i < 4; ++i) {
+    const unsigned v = p[i];
+    if (i > 0) *out++ = '.';
+    if (v >= 100) *out++ = static_cast<char>('0' + v / 100);
+    if (v >= 10) *out++ = static_cast<char>('0' + v / 10 % 10);
+    *out++ = static_cast<char>('0' + v % 10);
   }
-  char buf[INET6_ADDRSTRLEN] = {};
-  inet_ntop(is_v4() ? AF_INET : AF_INET6, bytes_.data(), buf, sizeof(buf));
-  return buf;
+  return out;
+}
+
+}  // namespace
+
+// By hand, not inet_ntop: glibc formats through sprintf, which was a
+// measurable part of ingest (docs/performance.md). The text is exactly
+// inet_ntop's (ip_address_test compares them): RFC 5952's rules (lower-case
+// hex without leading zeros; the longest run of two or more zero groups,
+// the first of equals, written "::"), and glibc's dotted form for the
+// last 32 bits of ::a.b.c.d and ::ffff:a.b.c.d.
+std::string IpAddress::ToString() const {
+  char buf[INET6_ADDRSTRLEN];
+  if (is_v4()) return std::string(buf, WriteDottedQuad(bytes_.data(), buf));
+
+  unsigned words[8];
+  for (std::size_t i = 0; i < 8; ++i) words[i] = (bytes_[2 * i] << 8u) | bytes_[2 * i + 1];
+  int best = -1, best_len = 0;
+  for (int i = 0; i < 8;) {
+    if (words[i] != 0) {
+      ++i;
+      continue;
+    }
+    int end = i;
+    while (end < 8 && words[end] == 0) ++end;
+    if (end - i > best_len) {
+      best = i;
+      best_len = end - i;
+    }
+    i = end;
+  }
+  if (best_len < 2) best = -1;
+
+  static constexpr char kHex[] = "0123456789abcdef";
+  char* p = buf;
+  for (int i = 0; i < 8; ++i) {
+    if (best >= 0 && i >= best && i < best + best_len) {
+      if (i == best) *p++ = ':';
+      continue;
+    }
+    if (i != 0) *p++ = ':';
+    if (i == 6 && best == 0 && (best_len == 6 || (best_len == 5 && words[5] == 0xffff))) {
+      return std::string(buf, WriteDottedQuad(bytes_.data() + 12, p));
+    }
+    const unsigned w = words[i];
+    bool started = false;
+    for (int shift = 12; shift >= 0; shift -= 4) {
+      const unsigned nibble = (w >> shift) & 0xfu;
+      if (nibble == 0 && !started && shift > 0) continue;
+      started = true;
+      *p++ = kHex[nibble];
+    }
+  }
+  if (best >= 0 && best + best_len == 8) *p++ = ':';
+  return std::string(buf, p);
 }
 
 std::string IpAddress::ReverseName() const {

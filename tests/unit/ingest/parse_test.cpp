@@ -354,6 +354,12 @@ std::vector<BadCase> BadCases() {
        "<!ENTITY lol2 \"&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;\">]>"
        "<feedback>&lol2;</feedback>",
        StatusCode::kInvalidInput, "doctype_forbidden"},
+      // Any case, anywhere; an entity declared without a DOCTYPE too.
+      {"doctype_lower_case_after_bangs",
+       with("<org_name>", "<!-- hi! --><org_name>") + "<!doctype feedback>",
+       StatusCode::kInvalidInput, "doctype_forbidden"},
+      {"entity_alone", with("<policy_published>", "<!Entity x \"y\"><policy_published>"),
+       StatusCode::kInvalidInput, "doctype_forbidden"},
       {"mismatched_tag", with("</org_name>", "</org>"), StatusCode::kInvalidInput,
        "xml_malformed"},
       {"truncated", d.str().substr(0, d.str().size() / 2), StatusCode::kInvalidInput,
@@ -439,6 +445,23 @@ BOOST_AUTO_TEST_CASE(content_digest_ignores_formatting_and_wrappers_but_not_data
   BOOST_TEST(ingest::ContentDigest(*a) == ingest::ContentDigest(*b));
   BOOST_TEST(ingest::ContentDigest(*a) != ingest::ContentDigest(*c));
   BOOST_TEST(ingest::ContentDigest(*a).size() == 64u);
+}
+
+// Stored reports keep the digest they were saved with, and a copy imported
+// later must match it to be a duplicate: the digest of the same data never
+// changes between versions. The value was computed by an earlier version.
+BOOST_AUTO_TEST_CASE(content_digest_is_the_same_as_earlier_versions) {
+  Doc d;
+  const std::string ipv4 = d.records;
+  for (const char* ip : {"2001:DB8:0:0:1::1", "::ffff:198.51.100.9", "fe80::"}) {
+    d.records += Replace(ipv4, "192.0.2.1", ip);
+  }
+  d.records = Replace(d.records, "<count>7</count>", "<count>1234567890123</count>");
+  auto r = Parse(d.str());
+  BOOST_REQUIRE(r.ok());
+  BOOST_REQUIRE_EQUAL(r->records.size(), 4u);
+  BOOST_TEST(ingest::ContentDigest(*r) ==
+             "0f143d341f7bdd5f3272de0e13ebbe5e0b669eb5bf3749742fa89f7e039b3419");
 }
 
 BOOST_AUTO_TEST_CASE(entities_for_markup_are_decoded_once_and_never_expanded_further) {

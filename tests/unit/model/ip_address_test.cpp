@@ -1,7 +1,12 @@
 #include "dmarcwatch/model/ip_address.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
+#include <array>
 #include <boost/test/unit_test.hpp>
+#include <random>
+#include <string>
 #include <unordered_set>
 
 using dmarcwatch::model::IpAddress;
@@ -18,6 +23,53 @@ BOOST_AUTO_TEST_CASE(parses_and_prints_v4_and_v6) {
   BOOST_REQUIRE(v6);
   BOOST_TEST(!v6->is_v4());
   BOOST_TEST(v6->ToString() == "2001:db8::1");
+}
+
+// ToString formats by hand; stored addresses and rollup keys were written
+// by inet_ntop, so the text must be the same, byte for byte. Every pattern
+// of zero and non-zero groups (with 0xffff, 1 and other values in the
+// non-zero ones), the IPv4 forms, and random addresses.
+BOOST_AUTO_TEST_CASE(v6_text_is_inet_ntops) {
+  std::mt19937_64 random(7489);
+  const auto check = [](const std::array<std::uint8_t, 16>& bytes) {
+    char expected[INET6_ADDRSTRLEN] = {};
+    BOOST_REQUIRE(inet_ntop(AF_INET6, bytes.data(), expected, sizeof(expected)) != nullptr);
+    const std::string got = IpAddress::V6(bytes).ToString();
+    BOOST_TEST(got == expected);
+    BOOST_TEST(IpAddress::Parse(got)->bytes() == bytes);
+  };
+  std::size_t checked = 0;
+  for (unsigned zeros = 0; zeros < 256; ++zeros) {
+    for (unsigned value : {0xffffu, 1u, 0x10u, 0xabcu, 0x2001u, 0x0db8u}) {
+      std::array<std::uint8_t, 16> bytes{};
+      for (std::size_t w = 0; w < 8; ++w) {
+        const unsigned v = (zeros >> w) & 1u ? 0u : static_cast<unsigned>(value + w * (w % 3));
+        bytes[2 * w] = static_cast<std::uint8_t>(v >> 8);
+        bytes[2 * w + 1] = static_cast<std::uint8_t>(v);
+      }
+      check(bytes);
+      // The same with random last 32 bits (the dotted forms).
+      for (std::size_t k = 12; k < 16; ++k) bytes[k] = static_cast<std::uint8_t>(random());
+      check(bytes);
+      checked += 2;
+    }
+  }
+  for (int n = 0; n < 20000; ++n) {
+    std::array<std::uint8_t, 16> bytes{};
+    for (std::uint8_t& b : bytes) {
+      // Mostly zero bytes, so that zero groups and runs are common.
+      b = random() % 3 == 0 ? static_cast<std::uint8_t>(random()) : 0;
+    }
+    check(bytes);
+    ++checked;
+  }
+  BOOST_TEST(checked == 256u * 6u * 2u + 20000u);
+  BOOST_TEST(IpAddress::Parse("::ffff:192.0.2.1")->ToString() == "::ffff:192.0.2.1");
+  BOOST_TEST(IpAddress::Parse("::192.0.2.1")->ToString() == "::192.0.2.1");
+  BOOST_TEST(IpAddress::Parse("::")->ToString() == "::");
+  BOOST_TEST(IpAddress::Parse("1:0:0:2:0:0:0:3")->ToString() == "1:0:0:2::3");
+  BOOST_TEST(IpAddress::Parse("1:0:0:2:0:0:3:4")->ToString() == "1::2:0:0:3:4");
+  BOOST_TEST(IpAddress::Parse("1:0:2:3:4:5:6:7")->ToString() == "1:0:2:3:4:5:6:7");
 }
 
 BOOST_AUTO_TEST_CASE(rejects_what_is_not_an_address) {
