@@ -114,6 +114,7 @@ Dialect Dialect::Sqlite() {
   d.connector = "SQLite";
   d.id_column = "INTEGER PRIMARY KEY";
   d.blob_type = "BLOB";
+  d.without_rowid = " WITHOUT ROWID";
   d.begin_write = "BEGIN IMMEDIATE";
   d.insert_returning = false;
   d.last_insert_id_query = "SELECT last_insert_rowid()";
@@ -169,6 +170,7 @@ std::string Dialect::ExpandMigration(std::string_view text) const {
   std::string out(text);
   ReplaceAll(out, "{{ID}}", id_column);
   ReplaceAll(out, "{{BLOB}}", blob_type);
+  ReplaceAll(out, "{{WITHOUT_ROWID}}", without_rowid);
   return out;
 }
 

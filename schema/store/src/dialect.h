@@ -9,6 +9,7 @@
 //   - id columns: SQLite's rowid alias must be spelt exactly
 //     "INTEGER PRIMARY KEY"; PostgreSQL uses a BIGINT identity column.
 //   - binary columns: BLOB vs BYTEA.
+//   - a table kept in its primary key's order: SQLite's WITHOUT ROWID.
 //   - placeholders: Poco's SQLite connector takes `?`; its PostgreSQL
 //     connector counts and binds `$1, $2, ...` only.
 //   - the new row's id: PostgreSQL has "INSERT ... RETURNING id"; for
@@ -44,6 +45,10 @@ struct Dialect {
   std::string id_column;
   // {{BLOB}}: the type of a binary column.
   std::string blob_type;
+  // {{WITHOUT_ROWID}}: after a table with a primary key, stores the table
+  // in that key's order (SQLite); nothing on PostgreSQL, whose tables are
+  // heaps with the key as an index either way.
+  std::string without_rowid;
   // Starts a transaction that will write.
   std::string begin_write;
   // True when "INSERT ... RETURNING id" yields the new id; otherwise
@@ -75,7 +80,8 @@ struct Dialect {
   // `sql` with each `?` outside quotes and comments turned into the
   // backend's placeholder.
   std::string Sql(std::string_view sql) const;
-  // A migration with {{ID}} and {{BLOB}} expanded. An unknown {{TOKEN}} is
+  // A migration with {{ID}}, {{BLOB}} and {{WITHOUT_ROWID}} expanded. An
+  // unknown {{TOKEN}} is
   // left as written, so the database reports it as a syntax error.
   std::string ExpandMigration(std::string_view text) const;
   // " ON CONFLICT (target) DO UPDATE SET assignments"; assignments may use

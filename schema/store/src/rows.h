@@ -188,32 +188,19 @@ struct RecordRowData {
   bool analysed() const { return !path_key.isNull(); }
 };
 
-// The analysis columns of records, for UPDATE ... WHERE report_row_id = ?
-// AND row_index = ? (the last two fields).
-struct RecordAnalysisUpdateData {
-  NullableText path_key;
-  NullableText path_kind;
-  NullableText path_name;
-  NullableText provider;
-  NullableInt attribution_rule;
-  NullableText evidence;
-  NullableInt spf_aligned;
-  NullableInt dkim_aligned;
-  NullableInt dmarc_pass;
-  NullableInt disagrees;
-  NullableInt signature_id;
+// record_blocks: a block of a report's records (record_blocks.h).
+struct RecordBlockRowData {
   std::int64_t report_row_id = 0;
-  std::int64_t row_index = 0;
+  std::int64_t first_index = 0;
+  std::int64_t row_count = 0;
+  std::string encoding;
+  Poco::Data::BLOB data;
 
-  static constexpr std::array<std::string_view, 13> kColumns = {
-      "path_key",     "path_kind",  "path_name", "provider",     "attribution_rule",
-      "evidence",     "spf_aligned", "dkim_aligned", "dmarc_pass", "disagrees",
-      "signature_id", "report_row_id", "row_index"};
+  static constexpr std::array<std::string_view, 5> kColumns = {
+      "report_row_id", "first_index", "row_count", "encoding", "data"};
   template <typename Self>
   static auto Fields(Self& r) {
-    return std::tie(r.path_key, r.path_kind, r.path_name, r.provider, r.attribution_rule,
-                    r.evidence, r.spf_aligned, r.dkim_aligned, r.dmarc_pass, r.disagrees,
-                    r.signature_id, r.report_row_id, r.row_index);
+    return std::tie(r.report_row_id, r.first_index, r.row_count, r.encoding, r.data);
   }
 };
 
@@ -524,8 +511,8 @@ template <>
 class TypeHandler<dmarcwatch::store::RejectListRowData>
     : public RowTypeHandler<dmarcwatch::store::RejectListRowData> {};
 template <>
-class TypeHandler<dmarcwatch::store::RecordAnalysisUpdateData>
-    : public RowTypeHandler<dmarcwatch::store::RecordAnalysisUpdateData> {};
+class TypeHandler<dmarcwatch::store::RecordBlockRowData>
+    : public RowTypeHandler<dmarcwatch::store::RecordBlockRowData> {};
 template <>
 class TypeHandler<dmarcwatch::store::SignatureRowData>
     : public RowTypeHandler<dmarcwatch::store::SignatureRowData> {};

@@ -30,6 +30,7 @@
 #include "dmarcwatch/model/text.h"
 #include "dmarcwatch/model/time.h"
 #include "migrations.h"
+#include "record_blocks.h"
 #include "rows.h"
 #include "store_impl.h"
 
@@ -206,6 +207,10 @@ void Store::Impl::Build() {
   } else {
     s->last_insert_id << dialect.Sql(dialect.last_insert_id_query), into(new_report_id);
   }
+  s->insert_record_block << dialect.Sql("INSERT INTO record_blocks (" +
+                                        ColumnList<RecordBlockRowData>() + ") VALUES (" +
+                                        PlaceholderList<RecordBlockRowData>() + ")"),
+      use(record_block_row);
   s->upsert_reject << dialect.Sql(
       "INSERT INTO rejects (" + ColumnList<RejectRowData>() + ") VALUES (" +
       PlaceholderList<RejectRowData>() + ")" +
@@ -350,11 +355,10 @@ using Impl = internal::Access::Impl;
 
 // Fills the record rows of `records`, record numbers from `first_index` on,
 // with their analysis (parallel to them, or null) and inserts them.
-// REQUIRES: an open write transaction; records not empty (a vector binding
-// must not be).
-void InsertRecordRows(Impl& i, std::int64_t report_row_id, std::size_t first_index,
-                      const std::vector<model::Record>& records,
-                      const model::ReportAnalysis* analysis) {
+// REQUIRES: an open write transaction; records not empty.
+Status InsertRecordRows(Impl& i, std::int64_t report_row_id, std::size_t first_index,
+                        const std::vector<model::Record>& records,
+                        const model::ReportAnalysis* analysis) {
   FillRecordRows(report_row_id, first_index, records, i.record_rows);
   if (analysis != nullptr) {
     for (std::size_t k = 0; k < i.record_rows.size(); ++k) {
@@ -362,14 +366,7 @@ void InsertRecordRows(Impl& i, std::int64_t report_row_id, std::size_t first_ind
     }
     i.AssignSignatures(i.record_rows);
   }
-  Impl::Statements& s = i.Prepared();
-  if (!s.insert_records) {
-    s.insert_records.emplace(i.session);
-    *s.insert_records << i.dialect.Sql("INSERT INTO records (" + ColumnList<RecordRowData>() +
-                                       ") VALUES (" + PlaceholderList<RecordRowData>() + ")"),
-        use(i.record_rows);
-  }
-  s.insert_records->execute();
+  return i.InsertRecordBlocks(i.record_rows);
 }
 
 void RecordFingerprint(Impl& i, std::int64_t report_row_id, const std::string& fingerprint) {
@@ -416,13 +413,61 @@ Status NulInText(const char* field) {
 
 }  // namespace
 
-void Store::Impl::InsertRecords(std::int64_t report_row_id, const model::Report& report,
-                                const model::ReportAnalysis* analysis) {
+Status Store::Impl::InsertRecords(std::int64_t report_row_id, const model::Report& report,
+                                  const model::ReportAnalysis* analysis) {
   // Recorded first: a report without records is analysed too, and must not
   // be offered for analysis again.
   if (analysis != nullptr) RecordFingerprint(*this, report_row_id, analysis->fingerprint);
-  if (report.records.empty()) return;
-  InsertRecordRows(*this, report_row_id, 0, report.records, analysis);
+  if (report.records.empty()) return Status::Ok();
+  return InsertRecordRows(*this, report_row_id, 0, report.records, analysis);
+}
+
+Status Store::Impl::InsertRecordBlocks(const std::vector<RecordRowData>& rows) {
+  RecordBlockRowData& block = record_block_row;
+  for (std::size_t begin = 0; begin < rows.size(); begin += kRecordBlockRows) {
+    const std::size_t end = std::min(rows.size(), begin + kRecordBlockRows);
+    const std::string packed = EncodeRecordBlock(rows, begin, end, options.compression_level);
+    if (packed.empty()) return Status::Internal("zlib could not compress a record block");
+    block.report_row_id = rows[begin].report_row_id;
+    block.first_index = rows[begin].row_index;
+    block.row_count = static_cast<std::int64_t>(end - begin);
+    block.encoding = kRecordBlockEncoding;
+    block.data.assignRaw(reinterpret_cast<const unsigned char*>(packed.data()), packed.size());
+    Prepared().insert_record_block.execute();
+  }
+  // The block's buffer is not kept between reports.
+  block.data = Poco::Data::BLOB();
+  return Status::Ok();
+}
+
+Result<std::vector<RecordRowData>> Store::Impl::LoadRecordRows(std::int64_t report_row_id) {
+  std::vector<RecordRowData> rows;
+  std::vector<std::int64_t> first, counts;
+  std::vector<std::string> encodings;
+  std::vector<Poco::Data::BLOB> data;
+  session << dialect.Sql("SELECT first_index, row_count, encoding, data FROM record_blocks "
+                         "WHERE report_row_id = ? ORDER BY first_index"),
+      into(first), into(counts), into(encodings), into(data), bind(report_row_id), now;
+  if (first.empty()) {
+    // A report saved before migration 0008 (or one without records).
+    session << dialect.Sql("SELECT " + ColumnList<RecordRowData>() +
+                           " FROM records WHERE report_row_id = ? ORDER BY row_index"),
+        into(rows), bind(report_row_id), now;
+    return rows;
+  }
+  for (std::size_t k = 0; k < first.size(); ++k) {
+    if (first[k] != static_cast<std::int64_t>(rows.size())) {
+      return Status(StatusCode::kInternal, "corrupt_row",
+                    "the record blocks of report " + std::to_string(report_row_id) +
+                        " do not follow on: a block starts at record " +
+                        std::to_string(first[k]) + " after " + std::to_string(rows.size()));
+    }
+    const std::string_view bytes(reinterpret_cast<const char*>(data[k].rawContent()),
+                                 data[k].size());
+    DMARC_RETURN_IF_ERROR(
+        DecodeRecordBlock(encodings[k], bytes, report_row_id, first[k], counts[k], rows));
+  }
+  return rows;
 }
 
 void Store::Impl::ReleaseRecordRows() {
@@ -574,7 +619,7 @@ Result<SaveResult> Store::SaveReport(std::int64_t input_id, const model::Report&
       return Status::Unavailable("concurrent_write",
                                  "the report was being written by another process; retry");
     }
-    i.InsertRecords(*id, report, analysis);
+    DMARC_RETURN_IF_ERROR(i.InsertRecords(*id, report, analysis));
     // A conflicting copy is kept but never counted: the first copy is.
     if (analysis != nullptr && !first_copy) {
       i.AddToRollups(i.key_domain, model::DayNumber(report.report_metadata.date_range.begin),
@@ -691,7 +736,7 @@ Status ReportWriter::AddRecords(const std::vector<model::Record>& records,
       w.analysed = analysis != nullptr;
       if (analysis != nullptr) RecordFingerprint(i, w.report_row_id, analysis->fingerprint);
     }
-    InsertRecordRows(i, w.report_row_id, w.records, records, analysis);
+    DMARC_RETURN_IF_ERROR(InsertRecordRows(i, w.report_row_id, w.records, records, analysis));
     if (analysis != nullptr && !w.first_copy) {
       i.AddToRollups(w.domain, w.day, w.reporter, i.record_rows, +1);
     }
@@ -890,11 +935,9 @@ Result<model::Report> Store::GetReport(std::int64_t report_row_id) {
     st << i.dialect.Sql("SELECT " + ColumnList<ReportRowData>() + " FROM reports WHERE id = ?"),
         into(row), bind(report_row_id);
     if (st.execute() == 0) return Status::NotFound("no report " + std::to_string(report_row_id));
-    std::vector<RecordRowData> records;
-    i.session << i.dialect.Sql("SELECT " + ColumnList<RecordRowData>() +
-                               " FROM records WHERE report_row_id = ? ORDER BY row_index"),
-        into(records), bind(report_row_id), now;
-    return FromRows(row, records);
+    Result<std::vector<RecordRowData>> records = i.LoadRecordRows(report_row_id);
+    if (!records.ok()) return std::move(records).status();
+    return FromRows(row, *records);
   });
 }
 

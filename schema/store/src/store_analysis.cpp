@@ -339,10 +339,9 @@ Status Store::ReplaceAnalysis(std::int64_t report_row_id, const model::ReportAna
         into(domain), into(org_name), into(begin_at), into(duplicate_of), bind(report_row_id);
     if (head.execute() == 0) return Status::NotFound("no report " + std::to_string(report_row_id));
 
-    std::vector<RecordRowData> rows;
-    i.session << i.dialect.Sql("SELECT " + ColumnList<RecordRowData>() +
-                               " FROM records WHERE report_row_id = ? ORDER BY row_index"),
-        into(rows), bind(report_row_id), now;
+    Result<std::vector<RecordRowData>> loaded = i.LoadRecordRows(report_row_id);
+    if (!loaded.ok()) return std::move(loaded).status();
+    std::vector<RecordRowData>& rows = *loaded;
     if (rows.size() != analysis.records.size()) {
       return Status::Internal("the analysis does not match the stored records of report " +
                               std::to_string(report_row_id));
@@ -353,34 +352,13 @@ Status Store::ReplaceAnalysis(std::int64_t report_row_id, const model::ReportAna
 
     for (std::size_t k = 0; k < rows.size(); ++k) ApplyAnalysis(analysis.records[k], rows[k]);
     i.AssignSignatures(rows);
-    std::vector<RecordAnalysisUpdateData> updates(rows.size());
-    for (std::size_t k = 0; k < rows.size(); ++k) {
-      const RecordRowData& r = rows[k];
-      RecordAnalysisUpdateData& u = updates[k];
-      u.path_key = r.path_key;
-      u.path_kind = r.path_kind;
-      u.path_name = r.path_name;
-      u.provider = r.provider;
-      u.attribution_rule = r.attribution_rule;
-      u.evidence = r.evidence;
-      u.spf_aligned = r.spf_aligned;
-      u.dkim_aligned = r.dkim_aligned;
-      u.dmarc_pass = r.dmarc_pass;
-      u.disagrees = r.disagrees;
-      u.signature_id = r.signature_id;
-      u.report_row_id = report_row_id;
-      u.row_index = r.row_index;
-    }
-    if (!updates.empty()) {
-      auto update = std::make_unique<Poco::Data::Statement>(i.session);
-      *update << i.dialect.Sql(
-          "UPDATE records SET path_key = ?, path_kind = ?, path_name = ?, provider = ?, "
-          "attribution_rule = ?, evidence = ?, spf_aligned = ?, dkim_aligned = ?, "
-          "dmarc_pass = ?, disagrees = ?, signature_id = ? "
-          "WHERE report_row_id = ? AND row_index = ?"),
-          use(updates);
-      i.ExecuteBulk(std::move(update));
-    }
+    // The records are written again whole, as blocks; a report saved before
+    // migration 0008 leaves the records table here.
+    i.session << i.dialect.Sql("DELETE FROM record_blocks WHERE report_row_id = ?"),
+        bind(report_row_id), now;
+    i.session << i.dialect.Sql("DELETE FROM records WHERE report_row_id = ?"),
+        bind(report_row_id), now;
+    if (!rows.empty()) DMARC_RETURN_IF_ERROR(i.InsertRecordBlocks(rows));
     if (counted) i.AddToRollups(domain, day, org_name, rows, +1);
     std::string fingerprint = analysis.fingerprint;
     i.session << i.dialect.Sql("UPDATE reports SET analysis_fingerprint = ? WHERE id = ?"),
@@ -438,13 +416,11 @@ Result<model::ReportAnalysis> Store::GetAnalysis(std::int64_t report_row_id) {
     head << i.dialect.Sql("SELECT analysis_fingerprint FROM reports WHERE id = ?"),
         into(fingerprint), bind(report_row_id);
     if (head.execute() == 0) return Status::NotFound("no report " + std::to_string(report_row_id));
-    std::vector<RecordRowData> rows;
-    i.session << i.dialect.Sql("SELECT " + ColumnList<RecordRowData>() +
-                               " FROM records WHERE report_row_id = ? ORDER BY row_index"),
-        into(rows), bind(report_row_id), now;
+    Result<std::vector<RecordRowData>> rows = i.LoadRecordRows(report_row_id);
+    if (!rows.ok()) return std::move(rows).status();
     model::ReportAnalysis out;
     if (!fingerprint.isNull()) out.fingerprint = fingerprint.value();
-    for (const RecordRowData& r : rows) out.records.push_back(AnalysisFromRow(r));
+    for (const RecordRowData& r : *rows) out.records.push_back(AnalysisFromRow(r));
     return out;
   });
 }

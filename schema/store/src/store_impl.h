@@ -103,8 +103,9 @@ struct Store::Impl {
   // Poco 1.11's SQLite connector prepares a Statement's SQL again on every
   // execute() (a finished statement is reset, which finalizes the
   // sqlite3_stmt, and compiled anew), so "prepared once" saves building the
-  // Statement, not sqlite3_prepare. Records are therefore bound as a
-  // vector: one execute() prepares once and binds and steps once per row.
+  // Statement, not sqlite3_prepare. Rollup contributions are therefore
+  // bound as vectors: one execute() prepares once and binds and steps once
+  // per row.
   struct Statements {
     explicit Statements(Poco::Data::Session& session)
         : find_input(session),
@@ -112,6 +113,7 @@ struct Store::Impl {
           find_report_key(session),
           insert_report(session),
           last_insert_id(session),
+          insert_record_block(session),
           upsert_reject(session),
           find_signature(session),
           insert_signature(session) {}
@@ -120,9 +122,7 @@ struct Store::Impl {
     Poco::Data::Statement find_report_key;
     Poco::Data::Statement insert_report;
     Poco::Data::Statement last_insert_id;
-    // Built at the first report with records: Poco refuses to bind an
-    // empty vector.
-    std::optional<Poco::Data::Statement> insert_records;
+    Poco::Data::Statement insert_record_block;
     Poco::Data::Statement upsert_reject;
     // Analysis: signatures are looked up one at a time (most come from the
     // cache); rollup contributions are upserted as vectors.
@@ -145,9 +145,16 @@ struct Store::Impl {
   Result<int> Migrate();  // the number of migrations applied
   std::optional<std::int64_t> InsertReport();
   // Fills record_rows from the report (and its analysis) and inserts them.
-  void InsertRecords(std::int64_t report_row_id, const model::Report& report,
-                     const model::ReportAnalysis* analysis);
+  Status InsertRecords(std::int64_t report_row_id, const model::Report& report,
+                       const model::ReportAnalysis* analysis);
   void ReleaseRecordRows();
+  // Writes rows (all of one report, numbered from their row_index) as
+  // record blocks of up to kRecordBlockRows. REQUIRES: an open write
+  // transaction; rows not empty.
+  Status InsertRecordBlocks(const std::vector<RecordRowData>& rows);
+  // The records of a report in row order: its record blocks, or the rows
+  // of the records table for a report saved before migration 0008.
+  Result<std::vector<RecordRowData>> LoadRecordRows(std::int64_t report_row_id);
   // Sets signature_id on analysed rows, storing signatures not seen before.
   // REQUIRES: an open write transaction.
   void AssignSignatures(std::vector<RecordRowData>& rows);
@@ -239,17 +246,6 @@ struct Store::Impl {
   template <typename T>
   static const Status& ErrorOf(const Result<T>& r) {
     return r.status();
-  }
-
-  // Executes a statement bound to a vector, once. Leaked when it throws on
-  // PostgreSQL, for the reason Run gives.
-  void ExecuteBulk(std::unique_ptr<Poco::Data::Statement> statement) {
-    try {
-      statement->execute();
-    } catch (...) {
-      if (dialect.backend == Backend::kPostgres) (void)statement.release();
-      throw;
-    }
   }
 
   ~Impl() {
@@ -344,6 +340,7 @@ struct Store::Impl {
   ReportRowData report_row;
   std::int64_t new_report_id = 0;
   std::vector<RecordRowData> record_rows;
+  RecordBlockRowData record_block_row;
   RejectRowData reject_row;
   SignatureRowData signature_row;
   std::int64_t found_signature_id = 0;

@@ -1862,6 +1862,76 @@ BOOST_AUTO_TEST_CASE(a_store_of_schema_1_is_migrated_with_its_reports_left_unana
   BOOST_REQUIRE(office.has_value());
   BOOST_TEST(Show(office->counts) == Show(MakeCounts(7, 7, 7, 7, 0, 4, 0, 2)));
   BOOST_TEST(ToAnalyze(*store, "fp1").empty());
+
+  // The re-analysis wrote the records again as a block (migration 0008)
+  // and took them out of the old table; they read back the same.
+  Poco::Data::Session other = OtherConnection(path);
+  std::int64_t old_rows = -1, block_rows = -1;
+  other << "SELECT COUNT(*) FROM records", Poco::Data::Keywords::into(old_rows), now;
+  other << "SELECT SUM(row_count) FROM record_blocks", Poco::Data::Keywords::into(block_rows),
+      now;
+  BOOST_TEST(old_rows == 0);
+  BOOST_TEST(block_rows == 2);
+  auto again = store->GetReport(report_id);
+  BOOST_REQUIRE_MESSAGE(again.ok(), Why(again));
+  BOOST_REQUIRE_EQUAL(again->records.size(), 2u);
+  BOOST_TEST(again->records[0].source_ip.ToString() == "192.0.2.1");
+  BOOST_TEST(again->records[1].count == 4u);
+  BOOST_TEST(again->records[1].auth_results.spf.size() == 1u);
+  BOOST_TEST(GetAnalysis(*store, report_id).records[1].path_key == kOffice.key);
+}
+
+// Migration 0009 rebuilds rollup_sources in its key's order, without the
+// day index: a store that had source rollups keeps every one of them.
+BOOST_AUTO_TEST_CASE(migration_9_keeps_every_source_rollup_and_drops_the_day_index) {
+  TempDir dir;
+  const std::string database = DatabaseIn(dir, "m9.db");
+  const RollupFilter all = Everything();
+  std::string before;
+  std::int64_t rows = 0;
+  {
+    auto store = OpenStore(database, /*keep_answers=*/false);
+    const std::int64_t input = PutInput(*store);
+    Generator gen(9);
+    for (int n = 0; n < 20; ++n) {
+      m::Report r = MakeReport("google.com", "m9-" + std::to_string(n), "example.com",
+                               kDay0 + (n % 4) * 86400);
+      for (int k = 0; k < 5; ++k) r.records.push_back(gen.Record());
+      const m::ReportAnalysis a = gen.Analysis(r, "fp1");
+      BOOST_REQUIRE(Save(*store, input, r, "m9-" + std::to_string(n), &a).kind ==
+                    SaveKind::kNew);
+    }
+    before = Snapshot(*store, all);
+  }
+  {
+    // rollup_sources as migrations 0002 and 0006 left it, with its rows.
+    Poco::Data::Session old = OtherConnection(database);
+    old << "CREATE TABLE rollup_sources_copy AS SELECT * FROM rollup_sources", now;
+    old << "DROP TABLE rollup_sources", now;
+    old << "CREATE TABLE rollup_sources (domain TEXT NOT NULL, day BIGINT NOT NULL, "
+           "path_key TEXT NOT NULL, source_ip TEXT NOT NULL, signature_id BIGINT NOT NULL, "
+           "messages BIGINT NOT NULL, dmarc_pass BIGINT NOT NULL, spf_aligned BIGINT NOT NULL, "
+           "dkim_aligned BIGINT NOT NULL, disagreements BIGINT NOT NULL, "
+           "quarantined BIGINT NOT NULL, rejected BIGINT NOT NULL, row_count BIGINT NOT NULL, "
+           "PRIMARY KEY (domain, day, path_key, source_ip, signature_id))",
+        now;
+    old << "CREATE INDEX rollup_sources_day ON rollup_sources (day, domain, path_key)", now;
+    old << "INSERT INTO rollup_sources SELECT * FROM rollup_sources_copy", now;
+    old << "DROP TABLE rollup_sources_copy", now;
+    old << "DELETE FROM schema_migrations WHERE version = 9", now;
+    old << "SELECT COUNT(*) FROM rollup_sources", Poco::Data::Keywords::into(rows), now;
+  }
+  BOOST_TEST(rows > 50);
+  auto store = OpenStore(database, /*keep_answers=*/false);
+  BOOST_TEST(Snapshot(*store, all) == before);
+  Poco::Data::Session after = OtherConnection(database);
+  std::int64_t kept_rows = -1, day_index = -1;
+  after << "SELECT COUNT(*) FROM rollup_sources", Poco::Data::Keywords::into(kept_rows), now;
+  after << (kOnPostgres ? "SELECT COUNT(*) FROM pg_indexes WHERE indexname = 'rollup_sources_day'"
+                        : "SELECT COUNT(*) FROM sqlite_master WHERE name = 'rollup_sources_day'"),
+      Poco::Data::Keywords::into(day_index), now;
+  BOOST_TEST(kept_rows == rows);
+  BOOST_TEST(day_index == 0);
 }
 
 // --- saving in batches (ReportWriter)
