@@ -137,6 +137,7 @@ Dialect Dialect::Postgres() {
   d.advisory_unlock = "SELECT CAST(pg_advisory_unlock(CAST(? AS BIGINT)) AS INTEGER)";
   d.advisory_lock = "SELECT 1 FROM (SELECT pg_advisory_lock(CAST(? AS BIGINT))) AS l";
   d.transaction_lock = "SELECT 1 FROM (SELECT pg_advisory_xact_lock(CAST(? AS BIGINT))) AS l";
+  d.lock_rows = " FOR UPDATE";
   return d;
 }
 

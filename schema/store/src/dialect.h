@@ -70,6 +70,10 @@ struct Dialect {
   // current transaction. Empty: not needed (SQLite's BEGIN IMMEDIATE
   // already holds the database's only write lock).
   std::string transaction_lock;
+  // After a SELECT in a write transaction: locks the rows it read until the
+  // transaction ends, so that two writers of one row take turns. Empty on
+  // SQLite, whose BEGIN IMMEDIATE already lets one writer in at a time.
+  std::string lock_rows;
 
   static Dialect Sqlite();
   static Dialect Postgres();

@@ -441,20 +441,20 @@ Status Store::Impl::InsertRecordBlocks(const std::vector<RecordRowData>& rows) {
 }
 
 Result<std::vector<RecordRowData>> Store::Impl::LoadRecordRows(std::int64_t report_row_id) {
+  // The rows of a report saved before migration 0008 first: a re-analysis
+  // in another process moves them into blocks, never back, so reading in
+  // this order cannot miss them between the two statements.
   std::vector<RecordRowData> rows;
+  session << dialect.Sql("SELECT " + ColumnList<RecordRowData>() +
+                         " FROM records WHERE report_row_id = ? ORDER BY row_index"),
+      into(rows), bind(report_row_id), now;
+  if (!rows.empty()) return rows;
   std::vector<std::int64_t> first, counts;
   std::vector<std::string> encodings;
   std::vector<Poco::Data::BLOB> data;
   session << dialect.Sql("SELECT first_index, row_count, encoding, data FROM record_blocks "
                          "WHERE report_row_id = ? ORDER BY first_index"),
       into(first), into(counts), into(encodings), into(data), bind(report_row_id), now;
-  if (first.empty()) {
-    // A report saved before migration 0008 (or one without records).
-    session << dialect.Sql("SELECT " + ColumnList<RecordRowData>() +
-                           " FROM records WHERE report_row_id = ? ORDER BY row_index"),
-        into(rows), bind(report_row_id), now;
-    return rows;
-  }
   for (std::size_t k = 0; k < first.size(); ++k) {
     if (first[k] != static_cast<std::int64_t>(rows.size())) {
       return Status(StatusCode::kInternal, "corrupt_row",

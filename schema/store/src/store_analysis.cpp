@@ -335,7 +335,12 @@ Status Store::ReplaceAnalysis(std::int64_t report_row_id, const model::ReportAna
     std::int64_t begin_at = 0;
     Poco::Nullable<std::int64_t> duplicate_of;
     Poco::Data::Statement head(i.session);
-    head << i.dialect.Sql("SELECT domain, org_name, begin_at, duplicate_of FROM reports WHERE id = ?"),
+    // Locked: two re-analyses of one report (reanalyze beside serve's DNS
+    // pass) take turns, so that the second reads the first's records and
+    // rollups, not what the first replaced.
+    head << i.dialect.Sql(
+                "SELECT domain, org_name, begin_at, duplicate_of FROM reports WHERE id = ?" +
+                i.dialect.lock_rows),
         into(domain), into(org_name), into(begin_at), into(duplicate_of), bind(report_row_id);
     if (head.execute() == 0) return Status::NotFound("no report " + std::to_string(report_row_id));
 

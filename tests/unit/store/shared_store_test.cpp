@@ -402,6 +402,85 @@ BOOST_AUTO_TEST_CASE(concurrent_saves_of_one_key_store_one_first_copy) {
   BOOST_TEST(totals->conflicts == std::uint64_t{kKeys});
 }
 
+// Processes re-analysing one report at once (`reanalyze` beside serve's
+// DNS pass) take turns: every call succeeds, and the rollups hold the
+// report once, under the analysis that was written last. On PostgreSQL the
+// second writer used to read the records and rollups the first one was
+// replacing.
+BOOST_AUTO_TEST_CASE(concurrent_reanalyses_of_one_report_take_turns) {
+  SharedDatabase db;
+  constexpr int kWorkers = 4;
+  constexpr int kRounds = 15;
+  m::Report report = KeyedReport("r", 5);
+  for (std::uint32_t k = 1; k < 3; ++k) {
+    m::Record more = report.records[0];
+    more.source_ip = m::IpAddress::V4(0xc0000201u + k);
+    more.count = 5 + k;
+    report.records.push_back(more);
+  }
+  // Every record on one path, named after the worker.
+  const auto all_on = [&](const std::string& path) {
+    m::ReportAnalysis a;
+    a.fingerprint = "fp-" + path;
+    for (std::size_t k = 0; k < report.records.size(); ++k) {
+      m::RecordAnalysis& r = a.records.emplace_back();
+      r.path_key = "path:" + path;
+      r.kind = m::PathKind::kDirect;
+      r.path_name = path;
+      r.rule = 1;
+      r.evidence = "test";
+      r.spf_aligned = r.dkim_aligned = r.dmarc_pass = true;
+    }
+    return a;
+  };
+  std::vector<std::unique_ptr<store::Store>> stores;
+  for (int w = 0; w < kWorkers; ++w) stores.push_back(db.Open());
+  store::InputRecord input;
+  input.sha256 = "in";
+  input.channel = "file";
+  input.origin = "/spool/in";
+  input.name = "in.xml";
+  input.raw = "raw";
+  auto input_id = stores[0]->PutInput(input);
+  BOOST_REQUIRE_MESSAGE(input_id.ok(), Why(input_id));
+  const m::ReportAnalysis first = all_on("first");
+  auto saved = stores[0]->SaveReport(*input_id, report, "d", 1, &first);
+  BOOST_REQUIRE_MESSAGE(saved.ok(), Why(saved));
+  const std::int64_t id = saved->report_row_id;
+
+  std::vector<std::string> failures(kWorkers);
+  std::vector<std::thread> threads;
+  for (int w = 0; w < kWorkers; ++w) {
+    threads.emplace_back([&, w] {
+      const m::ReportAnalysis mine = all_on("w" + std::to_string(w));
+      for (int round = 0; round < kRounds; ++round) {
+        const dmarcwatch::Status st = stores[w]->ReplaceAnalysis(id, mine);
+        if (!st.ok()) failures[w] += st.ToString() + "; ";
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  for (int w = 0; w < kWorkers; ++w) {
+    BOOST_TEST(failures[w].empty(), "worker " << w << ": " << failures[w]);
+  }
+
+  m::RollupQuery all;
+  all.from_day = -100000;
+  all.to_day = 100000;
+  auto paths = stores[0]->QueryPathTotals(all);
+  BOOST_REQUIRE_MESSAGE(paths.ok(), Why(paths));
+  BOOST_REQUIRE_EQUAL(paths->size(), 1u);
+  BOOST_TEST(paths->front().counts.messages == 18u);  // 5 + 6 + 7, once
+  BOOST_TEST(paths->front().counts.rows == 3u);
+  auto analysis = stores[0]->GetAnalysis(id);
+  BOOST_REQUIRE_MESSAGE(analysis.ok(), Why(analysis));
+  BOOST_REQUIRE_EQUAL(analysis->records.size(), 3u);
+  BOOST_TEST(analysis->records[0].path_key == paths->front().path.key);
+  auto stored = stores[0]->GetReport(id);
+  BOOST_REQUIRE_MESSAGE(stored.ok(), Why(stored));
+  BOOST_TEST(stored->records.size() == 3u);
+}
+
 // Processes started together on a new store all open it. On a new SQLite
 // file the first opens race to switch it to WAL, where SQLite answers
 // "database is locked" without waiting; Open retries that.

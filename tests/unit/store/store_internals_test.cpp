@@ -69,6 +69,8 @@ BOOST_AUTO_TEST_CASE(migration_tokens_expand_per_dialect) {
              "CREATE TABLE k (a TEXT, PRIMARY KEY (a)) WITHOUT ROWID;");
   BOOST_TEST(s::Dialect::Postgres().ExpandMigration(keyed) ==
              "CREATE TABLE k (a TEXT, PRIMARY KEY (a));");
+  BOOST_TEST(s::Dialect::Sqlite().lock_rows.empty());
+  BOOST_TEST(s::Dialect::Postgres().lock_rows == " FOR UPDATE");
   BOOST_TEST(s::Dialect::Sqlite().ReturningId().empty());
   BOOST_TEST(s::Dialect::Postgres().ReturningId() == " RETURNING id");
   BOOST_TEST(s::Dialect::Sqlite().begin_write == "BEGIN IMMEDIATE");
