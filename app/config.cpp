@@ -66,7 +66,8 @@ const std::vector<KeySpec> kKeys = {
      "How long a statement waits for another process's lock, in milliseconds\n"
      "(SQLite's busy timeout; PostgreSQL's lock_timeout)."},
     {"storage.compression_level", KeyType::kInteger, "1",
-     "zlib level (1-9) for the original inputs kept in the store."},
+     "zlib level (1-9) for the original inputs kept in the store and for the\n"
+     "blocks the reports' records are stored in."},
     {"storage.keep_answers", KeyType::kBool, "true",
      "Keep the period views' answers in the store until new data arrives, for every\n"
      "process to share (docs/performance.md). false computes every view afresh."},

@@ -61,7 +61,11 @@ void PrintOverview(std::ostream& out, const std::vector<Command>& commands) {
 // the same pages in again, zeroed: 84,000 page faults for the 400 reports
 // of the 200,000-row benchmark, 7,000 with these settings, and a third
 // less system time (docs/performance.md). The peak is the same; up to
-// 64 MiB of freed heap stays mapped after it.
+// 64 MiB of freed heap stays mapped after it. For the one-shot commands
+// that ingest only: in serve, every thread's heap would keep as much.
+bool IngestsInOneGo(const std::string& command) {
+  return command == "import" || command == "poll" || command == "reanalyze";
+}
 void KeepFreedHeap() {
   mallopt(M_TRIM_THRESHOLD, 64 << 20);
   mallopt(M_TOP_PAD, 16 << 20);
@@ -126,6 +130,7 @@ int Main(int argc, char** argv) {
   std::vector<std::string> rest(args.begin(), args.begin() + static_cast<std::ptrdiff_t>(at));
   rest.insert(rest.end(), args.begin() + static_cast<std::ptrdiff_t>(at + words), args.end());
 
+  if (IngestsInOneGo(command->spec.name)) KeepFreedHeap();
   CommandSpec spec = command->spec;
   spec.options.insert(spec.options.end(), GlobalOptions().begin(), GlobalOptions().end());
   Result<ParsedArgs> parsed = ParseArgs(spec, rest);
@@ -175,7 +180,6 @@ int Main(int argc, char** argv) {
 }  // namespace dmarcwatch::app
 
 int main(int argc, char** argv) {
-  dmarcwatch::app::KeepFreedHeap();
   try {
     return dmarcwatch::app::Main(argc, argv);
   } catch (const std::exception& e) {

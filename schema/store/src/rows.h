@@ -7,7 +7,8 @@
 // and the TypeHandler (bind, extract) are derived from that one order.
 // A row is bound with use(row) or use(vector_of_rows); a vector makes one
 // execute() insert every element with one compiled statement, which is what
-// the record write path relies on (see store.cpp).
+// the rollup upserts rely on (store_analysis.cpp). Records are written as
+// blocks (record_blocks.h), not as rows of RecordRowData.
 
 #include <Poco/Data/LOB.h>
 #include <Poco/Data/TypeHandler.h>

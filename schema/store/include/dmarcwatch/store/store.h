@@ -51,8 +51,9 @@ struct StoreOptions {
   std::string database = "var/dmarcwatch.db";
   // How long a writer waits for another writer's lock before kUnavailable.
   int busy_timeout_ms = 10000;
-  // zlib level for stored raw inputs (1 fast ... 9 small). Level 1 keeps
-  // most of the size gain on XML at a third of level 6's time.
+  // zlib level for stored raw inputs and record blocks (1 fast ... 9
+  // small). Level 1 keeps most of the size gain on XML at a third of level
+  // 6's time.
   int compression_level = 1;
   // Keep the answers of the period queries (QueryPathTotals, QuerySources)
   // in the store until the rollups change, for every process to share
