@@ -7,7 +7,8 @@
 -- served only a query without a domain, and cost every imported record an
 -- insert into it. Stored in key order (SQLite), a period of a domain is
 -- one contiguous range of the table, and a new source is one insert, not
--- three.
+-- three. On PostgreSQL the renamed table's key and foreign key keep the
+-- names they were created with (rollup_sources_by_key_pkey, ..._fkey).
 CREATE TABLE rollup_sources_by_key (
   domain TEXT NOT NULL,
   day BIGINT NOT NULL,
