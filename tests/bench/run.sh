@@ -9,7 +9,7 @@
 #   tests/bench/run.sh query 1m|10m    # every dashboard endpoint + 200 clients
 #   tests/bench/run.sh paths 1m|10m    # `dmarcwatch paths`
 #   tests/bench/run.sh dns             # PTR + forward confirmation of 10,000 IPs
-#   tests/bench/run.sh limits          # pugixml alone, the parser alone, plain SQLite
+#   tests/bench/run.sh limits          # each stage before a row is stored; pugixml, SQLite
 #   tests/bench/run.sh all             # all of it (the 10M store takes a while)
 #
 # BUILD (default build-bench, a RelWithDebInfo build) holds the binaries;
@@ -129,7 +129,7 @@ paths() {
 limits() {
   [[ -d $WORK/ingest-1m ]] || "$GEN" synthetic --out "$WORK/ingest-1m" --replace --reports 2000 \
     --rows-per-report 500 --formats xml,gz,zip --ipv6-share 0.2 --fail-share 0.3 --seed 1
-  "$BENCH" limits --dir "$WORK/ingest-1m" --db "$WORK/limits.db"
+  "$BENCH" limits --dir "$WORK/ingest-1m" --db "$WORK/limits.db" --config "$CONFIG"
 }
 
 dns() {
