@@ -85,8 +85,8 @@ struct Dialect {
   // backend's placeholder.
   std::string Sql(std::string_view sql) const;
   // A migration with {{ID}}, {{BLOB}} and {{WITHOUT_ROWID}} expanded. An
-  // unknown {{TOKEN}} is
-  // left as written, so the database reports it as a syntax error.
+  // unknown {{TOKEN}} is left as written, so the database reports it as a
+  // syntax error.
   std::string ExpandMigration(std::string_view text) const;
   // " ON CONFLICT (target) DO UPDATE SET assignments"; assignments may use
   // excluded.<column> for the value that was not inserted.

@@ -15,9 +15,8 @@
 
 #include <cerrno>
 #include <cstdio>
-#include <system_error>
-
 #include <limits>
+#include <system_error>
 #include <type_traits>
 
 #include "store_impl.h"
