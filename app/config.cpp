@@ -67,7 +67,8 @@ const std::vector<KeySpec> kKeys = {
      "(SQLite's busy timeout; PostgreSQL's lock_timeout)."},
     {"storage.compression_level", KeyType::kInteger, "1",
      "zlib level (1-9) for the original inputs kept in the store and for the\n"
-     "blocks the reports' records are stored in."},
+     "blocks the reports' records are stored in. Inputs that are compressed\n"
+     "already (gzip, zip) are kept at level 0: stored, not deflated again."},
     {"storage.keep_answers", KeyType::kBool, "true",
      "Keep the period views' answers in the store until new data arrives, for every\n"
      "process to share (docs/performance.md). false computes every view afresh."},

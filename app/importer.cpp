@@ -1,5 +1,7 @@
 #include "importer.h"
 
+#include <malloc.h>
+
 #include <fstream>
 #include <optional>
 #include <string_view>
@@ -235,6 +237,11 @@ Result<InputOutcome> Importer::ImportTooLarge(const ingest::InputInfo& info, std
   outcome.input_id = *input_id;
   outcome.rejections.push_back(std::move(rejection));
   return outcome;
+}
+
+void KeepFreedHeap() {
+  mallopt(M_TRIM_THRESHOLD, 64 << 20);
+  mallopt(M_TOP_PAD, 16 << 20);
 }
 
 }  // namespace dmarcwatch::app

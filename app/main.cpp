@@ -7,7 +7,6 @@
 #include <Poco/Logger.h>
 #include <Poco/PatternFormatter.h>
 
-#include <malloc.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -16,6 +15,7 @@
 #include <vector>
 
 #include "command.h"
+#include "importer.h"
 
 namespace dmarcwatch::app {
 namespace {
@@ -55,20 +55,10 @@ void PrintOverview(std::ostream& out, const std::vector<Command>& commands) {
   out << "\n'dmarcwatch COMMAND --help' describes a command. Documentation: docs/cli.md\n";
 }
 
-// Ingest allocates and frees a document and its parse tree for every
-// report. By default glibc gives the freed top of the heap back to the
-// kernel once more than 128 KiB of it is free, and the next report faults
-// the same pages in again, zeroed: 84,000 page faults for the 400 reports
-// of the 200,000-row benchmark, 7,000 with these settings, and a third
-// less system time (docs/performance.md). The peak is the same; up to
-// 64 MiB of freed heap stays mapped after it. For the one-shot commands
-// that ingest only: in serve, every thread's heap would keep as much.
+// For the one-shot commands that ingest only: in serve, every thread's heap
+// would keep as much (KeepFreedHeap, importer.h).
 bool IngestsInOneGo(const std::string& command) {
   return command == "import" || command == "poll" || command == "reanalyze";
-}
-void KeepFreedHeap() {
-  mallopt(M_TRIM_THRESHOLD, 64 << 20);
-  mallopt(M_TOP_PAD, 16 << 20);
 }
 
 void SetUpLogging(const std::string& level) {

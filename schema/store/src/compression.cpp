@@ -27,6 +27,18 @@ std::optional<std::string> Compress(std::string_view bytes, int level) {
   return out;
 }
 
+int LevelFor(std::string_view bytes, int level) {
+  // RFC 1952 2.3.1; the zip local and end-of-central-directory headers
+  // (an empty archive is only the latter); bzip2; xz; zstd (RFC 8878 3.1.1).
+  static constexpr std::string_view kMagic[] = {
+      {"\x1f\x8b", 2}, {"PK\x03\x04", 4}, {"PK\x05\x06", 4},
+      {"BZh", 3},      {"\xfd" "7zXZ", 5}, {"\x28\xb5\x2f\xfd", 4}};
+  for (std::string_view magic : kMagic) {
+    if (bytes.substr(0, magic.size()) == magic) return 0;
+  }
+  return level;
+}
+
 std::optional<std::string> Decompress(std::string_view stream) {
   if (stream.size() > std::numeric_limits<uInt>::max()) return std::nullopt;
   z_stream z{};

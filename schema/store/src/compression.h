@@ -14,6 +14,12 @@ namespace dmarcwatch::store {
 // ran out.
 std::optional<std::string> Compress(std::string_view bytes, int level);
 
+// The level to keep `bytes` at: 0 (stored: a copy and a checksum, still a
+// zlib stream) when they begin with the magic number of a compressed format
+// (gzip, zip, bzip2, xz, zstd), which deflate would spend time on without
+// shrinking; `level` otherwise.
+int LevelFor(std::string_view bytes, int level);
+
 // The bytes of a zlib stream. Nothing when the stream is damaged or
 // truncated.
 std::optional<std::string> Decompress(std::string_view stream);

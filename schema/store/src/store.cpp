@@ -563,7 +563,8 @@ Result<std::int64_t> Store::PutInput(const InputRecord& input) {
       row.compression = "omitted";
       row.raw.clear();
     } else {
-      std::optional<std::string> packed = Compress(input.raw, i.options.compression_level);
+      std::optional<std::string> packed =
+          Compress(input.raw, LevelFor(input.raw, i.options.compression_level));
       if (!packed) return Status::Internal("zlib could not compress the input");
       row.compression = "zlib";
       row.raw =

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "../../../schema/store/src/compression.h"
@@ -171,6 +172,18 @@ BOOST_AUTO_TEST_CASE(zlib_streams_round_trip_and_damage_is_detected) {
   BOOST_TEST(!s::Decompress(*packed + "trailing").has_value());
 }
 
+BOOST_AUTO_TEST_CASE(compressed_formats_are_kept_at_level_0_and_the_rest_at_the_level_asked) {
+  const std::string_view compressed[] = {{"\x1f\x8b\x08", 3}, "PK\x03\x04", "PK\x05\x06",
+                                         "BZh9", {"\xfd" "7zXZ\0", 6}, "\x28\xb5\x2f\xfd"};
+  for (std::string_view magic : compressed) {
+    BOOST_TEST(s::LevelFor(std::string(magic) + "rest", 6) == 0, magic.size() << "-byte magic");
+  }
+  const std::string_view other[] = {"<?xml version=\"1.0\"?>", "From: a@example.com", "\x1f",
+                                    "PK\x03", "BZ", ""};
+  for (std::string_view bytes : other) {
+    BOOST_TEST(s::LevelFor(bytes, 6) == 6, bytes.size() << " bytes");
+  }
+}
 
 // ---- Record blocks (record_blocks.h) -----------------------------------------
 
