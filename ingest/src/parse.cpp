@@ -381,7 +381,8 @@ class Canon {
  private:
   void AddDecimal(std::size_t v) {
     char digits[24];
-    out_.append(digits, std::to_chars(digits, digits + sizeof(digits), v).ptr);
+    const char* end = std::to_chars(digits, digits + sizeof(digits), v).ptr;
+    out_.append(digits, static_cast<std::size_t>(end - digits));
   }
 
   std::string out_;
@@ -553,11 +554,13 @@ class Walker {
 
   // The local name of a report element; "" for a foreign (vendor) one.
   std::string_view Key(pugi::xml_node n) const {
+    // One pass over the name, which is short: up to a colon or its end.
     const char* name = n.name();
-    const char* colon = std::strchr(name, ':');
-    if (colon == nullptr) return name;
-    const std::string_view prefix(name, static_cast<std::size_t>(colon - name));
-    return prefix == prefix_ ? std::string_view(colon + 1) : std::string_view();
+    const char* p = name;
+    while (*p != '\0' && *p != ':') ++p;
+    const std::string_view head(name, static_cast<std::size_t>(p - name));
+    if (*p == '\0') return head;
+    return head == prefix_ ? std::string_view(p + 1) : std::string_view();
   }
 
   // The trimmed text of an element, within max_text_bytes: a view into the
