@@ -166,16 +166,18 @@ void Store::Impl::AddToRollups(const std::string& domain, std::int64_t day,
                                const std::string& reporter, const std::vector<RecordRowData>& rows,
                                int sign) {
   // Sum the report's rows per key first: a report holds many rows for the
-  // same path, and one upsert per key is cheaper than one per row.
+  // same path, and one upsert per key is cheaper than one per row. The
+  // source keys are sorted, not mapped: no node per row, and the upserts
+  // then go in the table's key order.
   std::map<std::string, std::pair<const RecordRowData*, Contribution>> daily;
-  std::map<std::tuple<std::string, std::string, std::int64_t>, Contribution> sources;
+  std::vector<const RecordRowData*> analysed;
+  analysed.reserve(rows.size());
   for (const RecordRowData& row : rows) {
     if (!row.analysed()) continue;
     auto& d = daily[row.path_key.value()];
     if (d.first == nullptr) d.first = &row;
     d.second.Add(row, sign);
-    const std::int64_t sig = row.signature_id.isNull() ? 0 : row.signature_id.value();
-    sources[{row.path_key.value(), row.source_ip, sig}].Add(row, sign);
+    analysed.push_back(&row);
   }
   if (daily.empty()) return;
   rollups_changed = true;
@@ -194,53 +196,70 @@ void Store::Impl::AddToRollups(const std::string& domain, std::int64_t day,
     entry.second.CopyTo(r);
     daily_rows.push_back(std::move(r));
   }
+
+  const auto signature = [](const RecordRowData* r) {
+    return r->signature_id.isNull() ? std::int64_t{0} : r->signature_id.value();
+  };
+  using SourceKey = std::tuple<const std::string&, const std::string&, std::int64_t>;
+  const auto key_of = [&](const RecordRowData* r) {
+    return SourceKey(r->path_key.value(), r->source_ip, signature(r));
+  };
+  std::sort(analysed.begin(), analysed.end(),
+            [&](const RecordRowData* a, const RecordRowData* b) { return key_of(a) < key_of(b); });
   source_rows.clear();
-  for (const auto& [key, c] : sources) {
-    RollupSourceRowData r;
+  Contribution sum;
+  for (std::size_t k = 0; k < analysed.size(); ++k) {
+    sum.Add(*analysed[k], sign);
+    if (k + 1 < analysed.size() && key_of(analysed[k + 1]) == key_of(analysed[k])) continue;
+    RollupSourceRowData& r = source_rows.emplace_back();
     r.domain = domain;
     r.day = day;
-    r.path_key = std::get<0>(key);
-    r.source_ip = std::get<1>(key);
-    r.signature_id = std::get<2>(key);
-    c.CopyTo(r);
-    source_rows.push_back(std::move(r));
+    r.path_key = analysed[k]->path_key.value();
+    r.source_ip = analysed[k]->source_ip;
+    r.signature_id = signature(analysed[k]);
+    sum.CopyTo(r);
+    sum = Contribution();
   }
 
   Statements& s = Prepared();
-  std::string add;
-  for (const char* column : {"messages", "dmarc_pass", "spf_aligned", "dkim_aligned",
-                             "disagreements", "quarantined", "rejected", "row_count"}) {
-    if (!add.empty()) add += ", ";
-    add += std::string(column) + " = " +
-           dialect.AddBigint("{t}." + std::string(column), "excluded." + std::string(column));
-  }
-  auto assignments = [&](const std::string& table) {
-    std::string out = add;
-    for (std::size_t at = out.find("{t}"); at != std::string::npos; at = out.find("{t}", at)) {
-      out.replace(at, 3, table);
+  auto upsert = [&](const std::string& table, const std::string& columns,
+                    const std::string& placeholders, const char* key) {
+    std::string add;
+    for (const char* column : {"messages", "dmarc_pass", "spf_aligned", "dkim_aligned",
+                               "disagreements", "quarantined", "rejected", "row_count"}) {
+      if (!add.empty()) add += ", ";
+      add += std::string(column) + " = " +
+             dialect.AddBigint(table + "." + column, "excluded." + std::string(column));
     }
-    return out;
+    return dialect.Sql("INSERT INTO " + table + " (" + columns + ") VALUES (" + placeholders +
+                       ")" + dialect.OnConflictUpdate(key, add));
   };
-  if (!s.upsert_daily) {
-    s.upsert_daily.emplace(session);
-    *s.upsert_daily << dialect.Sql("INSERT INTO rollup_daily (" +
-                                   ColumnList<RollupDailyRowData>() + ") VALUES (" +
-                                   PlaceholderList<RollupDailyRowData>() + ")" +
-                                   dialect.OnConflictUpdate("domain, day, path_key, reporter",
-                                                            assignments("rollup_daily"))),
-        use(daily_rows);
+  const char* kDailyKey = "domain, day, path_key, reporter";
+  const char* kSourcesKey = "domain, day, path_key, source_ip, signature_id";
+  if (dialect.backend == Backend::kSqlite) {
+    if (!s.sqlite_upsert_daily) {
+      s.sqlite_upsert_daily.emplace(session, upsert("rollup_daily", ColumnList<RollupDailyRowData>(),
+                                                    PlaceholderList<RollupDailyRowData>(), kDailyKey));
+      s.sqlite_upsert_sources.emplace(
+          session, upsert("rollup_sources", ColumnList<RollupSourceRowData>(),
+                          PlaceholderList<RollupSourceRowData>(), kSourcesKey));
+    }
+    s.sqlite_upsert_daily->ExecuteEach(daily_rows);
+    s.sqlite_upsert_sources->ExecuteEach(source_rows);
+  } else {
+    if (!s.upsert_daily) {
+      s.upsert_daily.emplace(session);
+      *s.upsert_daily << upsert("rollup_daily", ColumnList<RollupDailyRowData>(),
+                                PlaceholderList<RollupDailyRowData>(), kDailyKey),
+          use(daily_rows);
+      s.upsert_sources.emplace(session);
+      *s.upsert_sources << upsert("rollup_sources", ColumnList<RollupSourceRowData>(),
+                                  PlaceholderList<RollupSourceRowData>(), kSourcesKey),
+          use(source_rows);
+    }
+    s.upsert_daily->execute();
+    s.upsert_sources->execute();
   }
-  if (!s.upsert_sources) {
-    s.upsert_sources.emplace(session);
-    *s.upsert_sources << dialect.Sql(
-        "INSERT INTO rollup_sources (" + ColumnList<RollupSourceRowData>() + ") VALUES (" +
-        PlaceholderList<RollupSourceRowData>() + ")" +
-        dialect.OnConflictUpdate("domain, day, path_key, source_ip, signature_id",
-                                 assignments("rollup_sources"))),
-        use(source_rows);
-  }
-  s.upsert_daily->execute();
-  s.upsert_sources->execute();
   if (sign < 0) {
     // Keys whose last row moved elsewhere.
     session << dialect.Sql("DELETE FROM rollup_daily WHERE domain = ? AND day = ? AND row_count <= 0"),

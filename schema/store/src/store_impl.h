@@ -25,6 +25,7 @@
 #include "dmarcwatch/model/text.h"
 #include "dmarcwatch/store/store.h"
 #include "rows.h"
+#include "sqlite_rows.h"
 
 namespace dmarcwatch::store {
 
@@ -105,7 +106,7 @@ struct Store::Impl {
   // sqlite3_stmt, and compiled anew), so "prepared once" saves building the
   // Statement, not sqlite3_prepare. Rollup contributions are therefore
   // bound as vectors: one execute() prepares once and binds and steps once
-  // per row.
+  // per row; on SQLite they skip Poco altogether (SqliteRowStatement).
   struct Statements {
     explicit Statements(Poco::Data::Session& session)
         : find_input(session),
@@ -130,6 +131,9 @@ struct Store::Impl {
     Poco::Data::Statement insert_signature;
     std::optional<Poco::Data::Statement> upsert_daily;
     std::optional<Poco::Data::Statement> upsert_sources;
+    // The same upserts prepared once, on SQLite (sqlite_rows.h).
+    std::optional<SqliteRowStatement> sqlite_upsert_daily;
+    std::optional<SqliteRowStatement> sqlite_upsert_sources;
   };
 
   Impl(const StoreOptions& opts, Dialect d, const Poco::Data::Session& s)

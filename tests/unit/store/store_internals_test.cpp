@@ -1,8 +1,11 @@
 // The store's private pieces that have rules of their own: the SQL dialect,
-// the JSON text of list columns, migration names, zlib streams and record
-// blocks. They are
-// reached by path because they are not part of the store's public API.
+// the JSON text of list columns, migration names, zlib streams, record
+// blocks and the SQLite statement prepared once. They are reached by path
+// because they are not part of the store's public API.
 
+#include <Poco/Data/SQLite/Connector.h>
+#include <Poco/Data/SQLite/SQLiteException.h>
+#include <Poco/Data/Session.h>
 #include <Poco/Exception.h>
 
 #include <boost/test/unit_test.hpp>
@@ -10,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "../../../schema/store/src/compression.h"
@@ -17,6 +21,7 @@
 #include "../../../schema/store/src/json_text.h"
 #include "../../../schema/store/src/migrations.h"
 #include "../../../schema/store/src/record_blocks.h"
+#include "../../../schema/store/src/sqlite_rows.h"
 
 namespace s = dmarcwatch::store;
 
@@ -300,6 +305,53 @@ BOOST_AUTO_TEST_CASE(a_damaged_record_block_is_refused_whole) {
   std::vector<s::RecordRowData> whole;
   BOOST_TEST(s::DecodeRecordBlock(s::kRecordBlockEncoding, block, 42, 10, 4, whole).ok());
   BOOST_TEST(whole.size() == 4u);
+}
+
+// ---- SqliteRowStatement (sqlite_rows.h) --------------------------------------
+
+namespace {
+
+struct PairRow {
+  std::string name;
+  std::int64_t value = 0;
+  template <typename Self>
+  static auto Fields(Self& r) {
+    return std::tie(r.name, r.value);
+  }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_statement_prepared_once_runs_for_every_row_and_survives_a_failed_row) {
+  using namespace Poco::Data::Keywords;
+  Poco::Data::SQLite::Connector::registerConnector();
+  Poco::Data::Session session("SQLite", ":memory:");
+  session << "CREATE TABLE t (name TEXT PRIMARY KEY, value INTEGER NOT NULL CHECK (value >= 0))",
+      now;
+  s::SqliteRowStatement upsert(session,
+                               "INSERT INTO t (name, value) VALUES (?, ?) "
+                               "ON CONFLICT (name) DO UPDATE SET value = t.value + excluded.value");
+  const std::string with_nul("a\0b", 3);
+  upsert.ExecuteEach(std::vector<PairRow>{{"x", 1}, {with_nul, 2}, {"x", 40}});
+  upsert.ExecuteEach(std::vector<PairRow>{{"x", 1}});
+  std::vector<std::string> names;
+  std::vector<std::int64_t> values;
+  session << "SELECT hex(name), value FROM t ORDER BY value", into(names), into(values), now;
+  BOOST_TEST(names == (std::vector<std::string>{"610062", "78"}));
+  BOOST_TEST(values == (std::vector<std::int64_t>{2, 42}));
+
+  // A row the table refuses throws as Poco's connector would; the rows
+  // before it stay, and the statement runs again afterwards.
+  BOOST_CHECK_THROW(upsert.ExecuteEach(std::vector<PairRow>{{"y", 5}, {"z", -1}, {"w", 1}}),
+                    Poco::Data::SQLite::ConstraintViolationException);
+  upsert.ExecuteEach(std::vector<PairRow>{{"w", 7}});
+  std::int64_t rows = 0, sum = 0;
+  session << "SELECT COUNT(*), SUM(value) FROM t", into(rows), into(sum), now;
+  BOOST_TEST(rows == 4);
+  BOOST_TEST(sum == 2 + 42 + 5 + 7);
+
+  BOOST_CHECK_THROW(s::SqliteRowStatement(session, "INSERT INTO missing VALUES (?)"),
+                    Poco::Data::SQLite::SQLiteException);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
