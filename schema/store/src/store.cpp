@@ -183,48 +183,94 @@ std::int64_t SystemNow() {
 
 void Store::Impl::Build() {
   auto s = std::make_unique<Statements>(session);
-  s->find_input << dialect.Sql("SELECT id FROM inputs WHERE sha256 = ?"), use(input_sha256),
-      into(found_input_id);
-  s->insert_input << dialect.Sql("INSERT INTO inputs (" + ColumnList<InputRowData>() +
-                                 ") VALUES (" + PlaceholderList<InputRowData>() + ")" +
-                                 dialect.OnConflictDoNothing()),
-      use(input_row);
-  s->find_report_key << dialect.Sql(
+  // Each statement's SQL, then its bindings: on SQLite as functions of a
+  // statement prepared once, elsewhere as Poco's use() and into().
+  const bool once = dialect.backend == Backend::kSqlite;
+  using St = SqliteStatement;
+
+  const std::string find_input = dialect.Sql("SELECT id FROM inputs WHERE sha256 = ?");
+  const std::string insert_input =
+      dialect.Sql("INSERT INTO inputs (" + ColumnList<InputRowData>() + ") VALUES (" +
+                  PlaceholderList<InputRowData>() + ")" + dialect.OnConflictDoNothing());
+  const std::string find_report_key = dialect.Sql(
       "SELECT id, content_sha256 FROM reports WHERE org_name = ? AND "
       "report_id = ? AND domain = ? AND begin_at = ? AND end_at = ? "
-      "ORDER BY id"),
-      use(key_org_name), use(key_report_id), use(key_domain), use(key_begin), use(key_end),
-      into(found_report_ids), into(found_report_digests);
+      "ORDER BY id");
   // DO NOTHING: a copy another process committed since our lookup is not an
   // error but a duplicate (only possible where the lookup takes no lock,
   // i.e. PostgreSQL; SQLite's BEGIN IMMEDIATE excludes it).
-  s->insert_report << dialect.Sql("INSERT INTO reports (" + ColumnList<ReportRowData>() +
-                                  ") VALUES (" + PlaceholderList<ReportRowData>() + ")" +
-                                  dialect.OnConflictDoNothing() + dialect.ReturningId()),
-      use(report_row);
-  if (dialect.insert_returning) {
-    s->insert_report.addExtract(into(new_report_id));
-  } else {
-    s->last_insert_id << dialect.Sql(dialect.last_insert_id_query), into(new_report_id);
-  }
-  s->insert_record_block << dialect.Sql("INSERT INTO record_blocks (" +
-                                        ColumnList<RecordBlockRowData>() + ") VALUES (" +
-                                        PlaceholderList<RecordBlockRowData>() + ")"),
-      use(record_block_row);
-  s->upsert_reject << dialect.Sql(
+  const std::string insert_report =
+      dialect.Sql("INSERT INTO reports (" + ColumnList<ReportRowData>() + ") VALUES (" +
+                  PlaceholderList<ReportRowData>() + ")" + dialect.OnConflictDoNothing() +
+                  dialect.ReturningId());
+  const std::string insert_record_block =
+      dialect.Sql("INSERT INTO record_blocks (" + ColumnList<RecordBlockRowData>() +
+                  ") VALUES (" + PlaceholderList<RecordBlockRowData>() + ")");
+  const std::string record_fingerprint =
+      dialect.Sql("UPDATE reports SET analysis_fingerprint = ? WHERE id = ?");
+  const std::string upsert_reject = dialect.Sql(
       "INSERT INTO rejects (" + ColumnList<RejectRowData>() + ") VALUES (" +
       PlaceholderList<RejectRowData>() + ")" +
       dialect.OnConflictUpdate("(COALESCE(input_id, 0)), payload_chain, payload_name, reason",
                                "code = excluded.code, message = excluded.message, "
                                "last_seen = excluded.last_seen, "
-                               "seen_count = rejects.seen_count + 1")),
-      use(reject_row);
-  s->find_signature << dialect.Sql("SELECT id FROM signatures WHERE digest = ?"),
-      use(signature_row.digest), into(found_signature_id);
-  s->insert_signature << dialect.Sql("INSERT INTO signatures (" + ColumnList<SignatureRowData>() +
-                                     ") VALUES (" + PlaceholderList<SignatureRowData>() + ")" +
-                                     dialect.OnConflictDoNothing()),
-      use(signature_row);
+                               "seen_count = rejects.seen_count + 1"));
+  const std::string find_signature = dialect.Sql("SELECT id FROM signatures WHERE digest = ?");
+  const std::string insert_signature =
+      dialect.Sql("INSERT INTO signatures (" + ColumnList<SignatureRowData>() + ") VALUES (" +
+                  PlaceholderList<SignatureRowData>() + ")" + dialect.OnConflictDoNothing());
+
+  if (once) {
+    s->find_input.PrepareOnce(
+        session, find_input, [this](St& st) { st.Bind(input_sha256); },
+        [this](const St& st) { found_input_id = st.Int(0); });
+    s->insert_input.PrepareOnce(session, insert_input,
+                                [this](St& st) { st.Bind(InputRowData::Fields(input_row)); });
+    s->find_report_key.PrepareOnce(
+        session, find_report_key,
+        [this](St& st) { st.Bind(key_org_name, key_report_id, key_domain, key_begin, key_end); },
+        [this](const St& st) {
+          found_report_ids.push_back(st.Int(0));
+          found_report_digests.push_back(st.Text(1));
+        });
+    s->insert_report.PrepareOnce(session, insert_report,
+                                 [this](St& st) { st.Bind(ReportRowData::Fields(report_row)); });
+    s->last_insert_id.PrepareOnce(session, dialect.Sql(dialect.last_insert_id_query), nullptr,
+                                  [this](const St& st) { new_report_id = st.Int(0); });
+    s->insert_record_block.PrepareOnce(session, insert_record_block, [this](St& st) {
+      st.Bind(RecordBlockRowData::Fields(record_block_row));
+    });
+    s->record_fingerprint.PrepareOnce(session, record_fingerprint, [this](St& st) {
+      st.Bind(fingerprint, fingerprint_report_id);
+    });
+    s->upsert_reject.PrepareOnce(session, upsert_reject,
+                                 [this](St& st) { st.Bind(RejectRowData::Fields(reject_row)); });
+    s->find_signature.PrepareOnce(
+        session, find_signature, [this](St& st) { st.Bind(signature_row.digest); },
+        [this](const St& st) { found_signature_id = st.Int(0); });
+    s->insert_signature.PrepareOnce(session, insert_signature, [this](St& st) {
+      st.Bind(SignatureRowData::Fields(signature_row));
+    });
+  } else {
+    s->find_input.poco() << find_input, use(input_sha256), into(found_input_id);
+    s->insert_input.poco() << insert_input, use(input_row);
+    s->find_report_key.poco() << find_report_key, use(key_org_name), use(key_report_id),
+        use(key_domain), use(key_begin), use(key_end), into(found_report_ids),
+        into(found_report_digests);
+    s->insert_report.poco() << insert_report, use(report_row);
+    if (dialect.insert_returning) {
+      s->insert_report.poco().addExtract(into(new_report_id));
+    } else {
+      s->last_insert_id.poco() << dialect.Sql(dialect.last_insert_id_query), into(new_report_id);
+    }
+    s->insert_record_block.poco() << insert_record_block, use(record_block_row);
+    s->record_fingerprint.poco() << record_fingerprint, use(fingerprint),
+        use(fingerprint_report_id);
+    s->upsert_reject.poco() << upsert_reject, use(reject_row);
+    s->find_signature.poco() << find_signature, use(signature_row.digest),
+        into(found_signature_id);
+    s->insert_signature.poco() << insert_signature, use(signature_row);
+  }
   statements = std::move(s);
 }
 
@@ -370,8 +416,9 @@ Status InsertRecordRows(Impl& i, std::int64_t report_row_id, std::size_t first_i
 }
 
 void RecordFingerprint(Impl& i, std::int64_t report_row_id, const std::string& fingerprint) {
-  i.session << i.dialect.Sql("UPDATE reports SET analysis_fingerprint = ? WHERE id = ?"),
-      bind(fingerprint), bind(report_row_id), now;
+  i.fingerprint = fingerprint;
+  i.fingerprint_report_id = report_row_id;
+  i.Prepared().record_fingerprint.execute();
 }
 
 // The report's key (org_name, report_id, lower-cased domain, range) into

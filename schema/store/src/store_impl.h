@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -25,7 +26,7 @@
 #include "dmarcwatch/model/text.h"
 #include "dmarcwatch/store/store.h"
 #include "rows.h"
-#include "sqlite_rows.h"
+#include "sqlite_statement.h"
 
 namespace dmarcwatch::store {
 
@@ -97,16 +98,50 @@ auto Guard(Poco::Logger& log, Backend backend, const char* op, Fn&& fn) -> declt
 }
 
 struct Store::Impl {
+  // One statement of the write path. On PostgreSQL a Poco::Data::Statement
+  // with use() and into() bindings. On SQLite the same SQL prepared once
+  // (SqliteStatement): `bind` binds the same variables before each run and
+  // `read` reads each returned row into the same variables. execute()
+  // returns what Poco's does: the rows read when there is something to
+  // read into, else the rows changed.
+  class WriteStatement {
+   public:
+    using BindFn = std::function<void(SqliteStatement&)>;
+    using ReadFn = std::function<void(const SqliteStatement&)>;
+
+    explicit WriteStatement(Poco::Data::Session& session) : poco_(session) {}
+    // The Poco statement, for the caller to give its SQL and bindings.
+    Poco::Data::Statement& poco() { return poco_; }
+    void PrepareOnce(const Poco::Data::Session& session, const std::string& sql, BindFn bind,
+                     ReadFn read = nullptr) {
+      sqlite_ = std::make_unique<SqliteStatement>(session, sql);
+      bind_ = std::move(bind);
+      read_ = std::move(read);
+    }
+    std::size_t execute() {
+      if (!sqlite_) return poco_.execute();
+      if (bind_) bind_(*sqlite_);
+      if (!read_) return sqlite_->Execute();
+      return sqlite_->Query([this] { read_(*sqlite_); });
+    }
+
+   private:
+    Poco::Data::Statement poco_;
+    std::unique_ptr<SqliteStatement> sqlite_;
+    BindFn bind_;
+    ReadFn read_;
+  };
+
   // The statements every save re-executes. Built once per Store (and again
   // after a failure, see Run). Each holds references to the bound
   // variables below, so an Impl never moves.
   //
   // Poco 1.11's SQLite connector prepares a Statement's SQL again on every
   // execute() (a finished statement is reset, which finalizes the
-  // sqlite3_stmt, and compiled anew), so "prepared once" saves building the
-  // Statement, not sqlite3_prepare. Rollup contributions are therefore
-  // bound as vectors: one execute() prepares once and binds and steps once
-  // per row; on SQLite they skip Poco altogether (SqliteRowStatement).
+  // sqlite3_stmt, and compiled anew), so on PostgreSQL "prepared once"
+  // saves building the Statement only, and rollup contributions are bound
+  // as vectors: one execute() prepares once and binds and steps once per
+  // row. On SQLite every statement here is prepared once (WriteStatement).
   struct Statements {
     explicit Statements(Poco::Data::Session& session)
         : find_input(session),
@@ -115,25 +150,27 @@ struct Store::Impl {
           insert_report(session),
           last_insert_id(session),
           insert_record_block(session),
+          record_fingerprint(session),
           upsert_reject(session),
           find_signature(session),
           insert_signature(session) {}
-    Poco::Data::Statement find_input;
-    Poco::Data::Statement insert_input;
-    Poco::Data::Statement find_report_key;
-    Poco::Data::Statement insert_report;
-    Poco::Data::Statement last_insert_id;
-    Poco::Data::Statement insert_record_block;
-    Poco::Data::Statement upsert_reject;
+    WriteStatement find_input;
+    WriteStatement insert_input;
+    WriteStatement find_report_key;
+    WriteStatement insert_report;
+    WriteStatement last_insert_id;
+    WriteStatement insert_record_block;
+    WriteStatement record_fingerprint;
+    WriteStatement upsert_reject;
     // Analysis: signatures are looked up one at a time (most come from the
-    // cache); rollup contributions are upserted as vectors.
-    Poco::Data::Statement find_signature;
-    Poco::Data::Statement insert_signature;
+    // cache); rollup contributions are upserted as vectors (PostgreSQL) or
+    // row by row with one prepared statement (SQLite).
+    WriteStatement find_signature;
+    WriteStatement insert_signature;
     std::optional<Poco::Data::Statement> upsert_daily;
     std::optional<Poco::Data::Statement> upsert_sources;
-    // The same upserts prepared once, on SQLite (sqlite_rows.h).
-    std::optional<SqliteRowStatement> sqlite_upsert_daily;
-    std::optional<SqliteRowStatement> sqlite_upsert_sources;
+    std::optional<SqliteStatement> sqlite_upsert_daily;
+    std::optional<SqliteStatement> sqlite_upsert_sources;
   };
 
   Impl(const StoreOptions& opts, Dialect d, const Poco::Data::Session& s)
@@ -264,7 +301,26 @@ struct Store::Impl {
   Impl& operator=(const Impl&) = delete;
 
   // Executes `sql` (with `?` placeholders) once.
-  void Exec(std::string_view sql) { session << dialect.Sql(sql), now; }
+  void Exec(std::string_view sql) {
+    if (dialect.backend == Backend::kSqlite) {
+      ExecPrepared(sql);
+    } else {
+      session << dialect.Sql(sql), now;
+    }
+  }
+  // SQLite: Exec's statements, prepared once each. Exec is given only SQL
+  // written here (BEGIN, COMMIT, the generation, pragmas), so the map
+  // holds a few dozen at most.
+  void ExecPrepared(std::string_view sql) {
+    auto found = exec_statements.find(sql);
+    if (found == exec_statements.end()) {
+      found = exec_statements
+                  .emplace(std::string(sql),
+                           std::make_unique<SqliteStatement>(session, dialect.Sql(sql)))
+                  .first;
+    }
+    found->second->Execute();
+  }
 
   // A write transaction: begun at construction, rolled back at destruction
   // unless committed. On SQLite this is BEGIN IMMEDIATE, so the wait for
@@ -343,6 +399,8 @@ struct Store::Impl {
   std::vector<std::string> found_report_digests;
   ReportRowData report_row;
   std::int64_t new_report_id = 0;
+  std::string fingerprint;
+  std::int64_t fingerprint_report_id = 0;
   std::vector<RecordRowData> record_rows;
   RecordBlockRowData record_block_row;
   RejectRowData reject_row;
@@ -359,6 +417,7 @@ struct Store::Impl {
   static constexpr std::size_t kMaxCachedSignatures = 200000;
 
   std::unique_ptr<Statements> statements;
+  std::map<std::string, std::unique_ptr<SqliteStatement>, std::less<>> exec_statements;
   // Set by AddToRollups; the open transaction raises the generation at
   // commit (WriteTransaction::Commit).
   bool rollups_changed = false;

@@ -11,6 +11,7 @@
 #include <boost/test/unit_test.hpp>
 #include <cstdint>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -21,7 +22,7 @@
 #include "../../../schema/store/src/json_text.h"
 #include "../../../schema/store/src/migrations.h"
 #include "../../../schema/store/src/record_blocks.h"
-#include "../../../schema/store/src/sqlite_rows.h"
+#include "../../../schema/store/src/sqlite_statement.h"
 
 namespace s = dmarcwatch::store;
 
@@ -307,7 +308,7 @@ BOOST_AUTO_TEST_CASE(a_damaged_record_block_is_refused_whole) {
   BOOST_TEST(whole.size() == 4u);
 }
 
-// ---- SqliteRowStatement (sqlite_rows.h) --------------------------------------
+// ---- SqliteStatement (sqlite_statement.h) --------------------------------
 
 namespace {
 
@@ -328,7 +329,7 @@ BOOST_AUTO_TEST_CASE(a_statement_prepared_once_runs_for_every_row_and_survives_a
   Poco::Data::Session session("SQLite", ":memory:");
   session << "CREATE TABLE t (name TEXT PRIMARY KEY, value INTEGER NOT NULL CHECK (value >= 0))",
       now;
-  s::SqliteRowStatement upsert(session,
+  s::SqliteStatement upsert(session,
                                "INSERT INTO t (name, value) VALUES (?, ?) "
                                "ON CONFLICT (name) DO UPDATE SET value = t.value + excluded.value");
   const std::string with_nul("a\0b", 3);
@@ -350,8 +351,40 @@ BOOST_AUTO_TEST_CASE(a_statement_prepared_once_runs_for_every_row_and_survives_a
   BOOST_TEST(rows == 4);
   BOOST_TEST(sum == 2 + 42 + 5 + 7);
 
-  BOOST_CHECK_THROW(s::SqliteRowStatement(session, "INSERT INTO missing VALUES (?)"),
+  BOOST_CHECK_THROW(s::SqliteStatement(session, "INSERT INTO missing VALUES (?)"),
                     Poco::Data::SQLite::SQLiteException);
+}
+
+BOOST_AUTO_TEST_CASE(a_prepared_statement_binds_nulls_and_blobs_counts_changes_and_reads_rows) {
+  using namespace Poco::Data::Keywords;
+  Poco::Data::SQLite::Connector::registerConnector();
+  Poco::Data::Session session("SQLite", ":memory:");
+  session << "CREATE TABLE u (id INTEGER PRIMARY KEY, name TEXT UNIQUE, note TEXT, data BLOB)", now;
+  s::SqliteStatement insert(session,
+                            "INSERT INTO u (name, note, data) VALUES (?, ?, ?) "
+                            "ON CONFLICT DO NOTHING");
+  const Poco::Data::BLOB bytes(reinterpret_cast<const unsigned char*>("x\0y"), 3);
+  BOOST_TEST(insert.Bind(std::string("a"), Poco::Nullable<std::string>(), bytes).Execute() == 1u);
+  BOOST_TEST(insert.Bind(std::string("b"), Poco::Nullable<std::string>("n"), Poco::Data::BLOB())
+                 .Execute() == 1u);
+  // The same name again: ON CONFLICT skips it, and nothing changed.
+  BOOST_TEST(insert.Bind(std::string("a"), Poco::Nullable<std::string>(), bytes).Execute() == 0u);
+
+  s::SqliteStatement select(session,
+                            "SELECT id, name, COALESCE(note, '-'), typeof(data), length(data) "
+                            "FROM u WHERE id >= ? ORDER BY id");
+  std::vector<std::string> seen;
+  const std::size_t rows = select.Bind(std::int64_t{1}).Query([&] {
+    seen.push_back(std::to_string(select.Int(0)) + " " + select.Text(1) + " " + select.Text(2) +
+                   " " + select.Text(3) + " " + std::to_string(select.Int(4)));
+  });
+  BOOST_TEST(rows == 2u);
+  BOOST_TEST(seen == (std::vector<std::string>{"1 a - blob 3", "2 b n blob 0"}));
+  // A reader that throws leaves the statement reset: it binds and runs
+  // again (binding a statement still running is SQLITE_MISUSE).
+  BOOST_CHECK_THROW(select.Bind(std::int64_t{1}).Query([] { throw std::runtime_error("stop"); }),
+                    std::runtime_error);
+  BOOST_TEST(select.Bind(std::int64_t{2}).Query([] {}) == 1u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
