@@ -2,8 +2,10 @@
 
 #include <Poco/Logger.h>
 
+#include <chrono>
 #include <filesystem>
 #include <iostream>
+#include <sstream>
 
 #include "command.h"
 #include "dmarcwatch/ingest/sources.h"
@@ -16,6 +18,14 @@ namespace dmarcwatch::app {
 namespace {
 
 namespace fs = std::filesystem;
+
+// The inputs of an import commit together (Store::BeginBatch), this many
+// at most, or what came within this long: a transaction per input writes
+// the same pages again and again, which for reports of a few records was
+// most of an import's time (docs/performance.md). A batch holds the
+// database's write lock, so it stays short.
+constexpr std::size_t kBatchInputs = 256;
+constexpr std::chrono::milliseconds kBatchTime{1000};
 
 // Regular files under the paths, for the progress bar's total.
 std::uint64_t CountFiles(const std::vector<std::string>& paths) {
@@ -89,6 +99,32 @@ int Run(Context& ctx) {
   Status fatal;
   Poco::Logger& log = Poco::Logger::get("dmarc.ingest");
 
+  // What the inputs of the open batch did, told once the batch commits.
+  std::ostringstream told;
+  ImportTotals batch_totals;
+  std::vector<std::int64_t> batch_reports;
+  std::size_t batch_inputs = 0;
+  auto batch_began = std::chrono::steady_clock::now();
+  const auto commit = [&]() -> Status {
+    DMARC_RETURN_IF_ERROR(store->CommitBatch());
+    totals.Add(batch_totals);
+    new_reports.insert(new_reports.end(), batch_reports.begin(), batch_reports.end());
+    if (!quiet && told.tellp() > 0) {
+      progress.Clear();
+      ctx.out << told.str();
+    }
+    told.str("");
+    batch_totals = ImportTotals();
+    batch_reports.clear();
+    batch_inputs = 0;
+    batch_began = std::chrono::steady_clock::now();
+    return Status::Ok();
+  };
+  if (Status begun = store->BeginBatch(); !begun.ok()) {
+    ctx.err << "dmarcwatch import: cannot write to the store: " << begun.message() << '\n';
+    return kExitFailure;
+  }
+
   for (const std::string& path : paths) {
     Status walked = ingest::ForEachInput(
         path, importer.options().unpack,
@@ -108,13 +144,17 @@ int Run(Context& ctx) {
             fatal = outcome.status();
             return outcome.status();
           }
-          totals.Add(*outcome);
+          batch_totals.Add(*outcome);
           for (const ReportOutcome& r : outcome->reports) {
-            if (r.kind != store::SaveKind::kDuplicate) new_reports.push_back(r.report_row_id);
+            if (r.kind != store::SaveKind::kDuplicate) batch_reports.push_back(r.report_row_id);
           }
-          if (!quiet) {
-            progress.Clear();
-            Describe(ctx.out, item.origin, *outcome);
+          if (!quiet) Describe(told, item.origin, *outcome);
+          if (++batch_inputs >= kBatchInputs ||
+              std::chrono::steady_clock::now() - batch_began >= kBatchTime) {
+            if (Status committed = commit(); !committed.ok()) {
+              fatal = committed;
+              return committed;
+            }
           }
           return Status::Ok();
         },
@@ -133,9 +173,16 @@ int Run(Context& ctx) {
       exit_code = kExitFailure;
     }
   }
+  // The inputs before a failed one are committed too.
+  if (Status committed = commit(); fatal.ok()) fatal = committed;
+  if (Status ended = store->EndBatch(); fatal.ok()) fatal = ended;
   progress.Clear();
   if (!fatal.ok()) {
     ctx.err << "dmarcwatch import: cannot write to the store: " << fatal.message() << '\n';
+    if (batch_inputs > 0) {
+      ctx.err << "dmarcwatch import: the last " << batch_inputs
+              << " inputs were not stored; run the same import again\n";
+    }
     return kExitFailure;
   }
   // DNS (attribution rule 5) runs after the reports are committed.
@@ -163,7 +210,9 @@ Command ImportCommand() {
            "walked recursively (maildirs included). The kind of every file is taken from\n"
            "its bytes, not its name. Prints one line per report or rejected payload and a\n"
            "summary. Rejected inputs are kept with their reason: see 'dmarcwatch rejected'.\n"
-           "Importing the same files again adds nothing; they count as duplicates.\n\n"
+           "Importing the same files again adds nothing; they count as duplicates.\n"
+           "On SQLite the inputs are committed in batches of up to 256 (or a second);\n"
+           "an interrupted import is completed by running it again.\n\n"
            "Exit status: 0 when every file was processed (rejections included), 1 when\n"
            "the store could not be written or a path could not be read, 2 for bad usage.",
            {{"quiet", "", "print only the summary", ""}}},

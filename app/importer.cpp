@@ -34,6 +34,18 @@ void ImportTotals::Add(const InputOutcome& outcome) {
   skipped += outcome.skipped.size();
 }
 
+void ImportTotals::Add(const ImportTotals& other) {
+  inputs += other.inputs;
+  reports_new += other.reports_new;
+  duplicates += other.duplicates;
+  conflicts += other.conflicts;
+  rejected += other.rejected;
+  skipped += other.skipped;
+  records += other.records;
+  messages = model::SaturatingAdd(messages, other.messages);
+  failed += other.failed;
+}
+
 Importer::Importer(store::Store& store, ingest::IngestOptions options, Clock clock,
                    analysis::Analyzer* analyzer)
     : store_(store), options_(std::move(options)), clock_(std::move(clock)), analyzer_(analyzer) {}

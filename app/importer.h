@@ -8,7 +8,10 @@
 // (3) every rejected or skipped payload is recorded with its reason. A crash
 // between any two steps is repaired by importing the same input again: the
 // input is found by its SHA-256, saved reports come back as duplicates,
-// missing ones are added.
+// missing ones are added. `dmarcwatch import` runs its inputs in batches
+// (Store::BeginBatch): the transactions of up to 256 inputs, or of a
+// second, commit together, and an interrupted import loses at most the
+// open batch, which the same repair restores.
 //
 // Memory: a report of more than 4,096 records (kBatchRecords in
 // importer.cpp) is saved while it is parsed, a batch at a time through a
@@ -66,6 +69,7 @@ struct ImportTotals {
   std::uint64_t failed = 0;    // inputs that could not be stored (environment errors)
 
   void Add(const InputOutcome& outcome);
+  void Add(const ImportTotals& other);
 };
 
 class Importer {

@@ -148,8 +148,10 @@ BOOST_AUTO_TEST_CASE(an_import_killed_midway_is_completed_by_a_rerun_without_los
   TempDir dir;
   const fs::path in = dir.path() / "in";
   fs::create_directories(in);
-  constexpr int kReports = 600;
-  constexpr int kRecords = 300;
+  // Enough reports for several of import's batches (kBatchInputs, 256):
+  // only committed batches are seen, so the kill lands between two.
+  constexpr int kReports = 1500;
+  constexpr int kRecords = 100;
   for (int i = 0; i < kReports; ++i) {
     WriteFile((in / ("r" + std::to_string(10000 + i) + ".xml")).string(), MakeReport(i, kRecords));
   }

@@ -70,4 +70,8 @@ std::string SqliteStatement::Text(int column) const {
                                                  sqlite3_column_bytes(stmt_, column)));
 }
 
+bool SqliteInTransaction(const Poco::Data::Session& session) {
+  return sqlite3_get_autocommit(Utility::dbHandle(session)) == 0;
+}
+
 }  // namespace dmarcwatch::store

@@ -124,4 +124,8 @@ class SqliteStatement {
   sqlite3_stmt* stmt_ = nullptr;
 };
 
+// Whether the connection of `session` (SQLite) is inside a transaction:
+// false once SQLite has rolled one back by itself.
+bool SqliteInTransaction(const Poco::Data::Session& session);
+
 }  // namespace dmarcwatch::store

@@ -92,6 +92,7 @@ Status MapException(const Poco::Exception& e, Backend backend) {
                     "the database refused the row: " + detail);
     }
   }
+  if (Is<BatchLostException>(e)) return Status::Unavailable("batch_lost", e.message());
   if (Is<sqlite::ConstraintViolationException>(e)) {
     return Status(StatusCode::kFailedPrecondition, "constraint_violation",
                   "the database refused the row: " + detail);
@@ -526,6 +527,135 @@ void Store::Impl::ReleaseRecordRows() {
 Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Store::~Store() = default;
 
+// ---- Write transactions and batches ------------------------------------------
+
+namespace {
+constexpr const char* kSavepoint = "SAVEPOINT write_operation";
+constexpr const char* kRelease = "RELEASE write_operation";
+constexpr const char* kRollbackTo = "ROLLBACK TO write_operation";
+
+Status BatchLost(const std::string& why) {
+  return Status::Unavailable("batch_lost", "SQLite rolled back the batch's transaction (" + why +
+                                               "): nothing since its last commit was stored");
+}
+}  // namespace
+
+POCO_IMPLEMENT_EXCEPTION(BatchLostException, Poco::IllegalStateException, "Batch lost")
+
+Store::Impl::WriteTransaction::WriteTransaction(Impl& impl) : impl_(impl) {
+  if (!impl_.batching) {
+    impl_.Exec(impl_.dialect.begin_write);
+    return;
+  }
+  if (impl_.batch_open && !SqliteInTransaction(impl_.session)) {
+    // Rolled back by SQLite after a failure this store did not see as one.
+    impl_.LoseBatch("the transaction was no longer open");
+  }
+  if (impl_.batch_lost) throw BatchLostException(impl_.batch_lost->message());
+  if (!impl_.batch_open) {
+    impl_.Exec(impl_.dialect.begin_write);
+    impl_.batch_open = true;
+  }
+  impl_.Exec(kSavepoint);
+  savepoint_ = true;
+}
+
+void Store::Impl::WriteTransaction::Commit() {
+  if (impl_.rollups_changed) {
+    // Last, so that the row lock on the generation is held only for
+    // the commit itself (see migration 0007).
+    impl_.Exec("UPDATE rollup_generation SET generation = generation + 1 WHERE id = 1");
+  }
+  impl_.Exec(savepoint_ ? kRelease : "COMMIT");
+  open_ = false;
+  impl_.rollups_changed = false;
+  // Signatures stored by this transaction are now safe to remember (in a
+  // batch, once the batch commits).
+  auto& into = savepoint_ ? impl_.batch_signature_ids : impl_.signature_ids;
+  into.insert(impl_.pending_signature_ids.begin(), impl_.pending_signature_ids.end());
+  impl_.pending_signature_ids.clear();
+}
+
+void Store::Impl::WriteTransaction::Rollback() noexcept {
+  open_ = false;
+  impl_.rollups_changed = false;
+  impl_.pending_signature_ids.clear();
+  std::string failure;
+  try {
+    if (savepoint_) {
+      impl_.Exec(kRollbackTo);
+      impl_.Exec(kRelease);
+    } else {
+      impl_.Exec("ROLLBACK");
+    }
+  } catch (const Poco::Exception& e) {
+    failure = e.displayText();
+    impl_.log.debug("event=rollback_skipped detail=\"" + LogValue(failure) + "\"");
+  } catch (...) {
+    failure = "unknown error";
+    impl_.log.error("event=rollback_failed");
+  }
+  if (savepoint_ && !SqliteInTransaction(impl_.session)) {
+    impl_.LoseBatch(failure.empty() ? "after a failed operation" : failure);
+  }
+}
+
+void Store::Impl::LoseBatch(const std::string& why) {
+  // The transaction is gone with everything released into it.
+  batch_open = false;
+  batch_signature_ids.clear();
+  batch_lost = BatchLost(why);
+  log.error("event=batch_lost detail=\"" + LogValue(why) + "\"");
+}
+
+Status Store::Impl::CommitBatch() {
+  if (batch_lost) {
+    Status lost = *batch_lost;
+    batch_lost.reset();
+    return lost;
+  }
+  if (!batch_open) return Status::Ok();
+  batch_open = false;
+  Exec("COMMIT");
+  signature_ids.insert(batch_signature_ids.begin(), batch_signature_ids.end());
+  batch_signature_ids.clear();
+  return Status::Ok();
+}
+
+Status Store::BeginBatch() {
+  Impl& i = *impl_;
+  if (i.dialect.backend != Backend::kSqlite) return Status::Ok();
+  i.batching = true;
+  return Status::Ok();
+}
+
+Status Store::CommitBatch() {
+  Impl& i = *impl_;
+  if (!i.batching) return Status::Ok();
+  return i.Run("commit_batch", [&]() -> Status {
+    try {
+      return i.CommitBatch();
+    } catch (const Poco::Exception&) {
+      // COMMIT failed: SQLite may have kept the transaction (busy) or
+      // rolled it back. Either way its operations are not stored.
+      if (SqliteInTransaction(i.session)) {
+        try {
+          i.Exec("ROLLBACK");
+        } catch (const Poco::Exception&) {
+        }
+      }
+      i.batch_signature_ids.clear();
+      throw;
+    }
+  });
+}
+
+Status Store::EndBatch() {
+  Status committed = CommitBatch();
+  impl_->batching = false;
+  return committed;
+}
+
 Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   Poco::Logger& log = Poco::Logger::get(kLoggerName);
   if (options.database.empty()) {
@@ -618,14 +748,19 @@ Result<std::int64_t> Store::PutInput(const InputRecord& input) {
           Poco::Data::BLOB(reinterpret_cast<const unsigned char*>(packed->data()), packed->size());
     }
     // DO NOTHING, then look again: another writer may have stored the same
-    // bytes between the two statements, and then its row is ours too.
+    // bytes between the two statements, and then its row is ours too. In a
+    // transaction of its own, or in the batch's (Store::BeginBatch).
+    Impl::WriteTransaction tx(i);
     s.insert_input.execute();
     // The compressed bytes are not kept between calls: Nullable::clear()
     // would only mark them null and keep the buffer.
     row.raw = Poco::Nullable<Poco::Data::BLOB>();
-    if (s.find_input.execute() > 0) return i.found_input_id;
-    return Status::Internal("input " + model::Printable(input.sha256) +
-                            " was neither inserted nor found");
+    if (s.find_input.execute() == 0) {
+      return Status::Internal("input " + model::Printable(input.sha256) +
+                              " was neither inserted nor found");
+    }
+    tx.Commit();
+    return i.found_input_id;
   });
 }
 

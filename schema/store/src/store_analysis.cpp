@@ -142,23 +142,28 @@ void Store::Impl::AssignSignatures(std::vector<RecordRowData>& rows) {
     // Most rows repeat a signature already seen: the cache is keyed by the
     // canonical text, so only a new one costs a SHA-256 and a lookup.
     std::string text = SignatureText(row);
-    auto cached = signature_ids.find(text);
-    if (cached == signature_ids.end()) {
-      cached = pending_signature_ids.find(text);
-      if (cached == pending_signature_ids.end()) {
-        signature_row = SignatureOf(row);
-        found_signature_id = 0;
-        if (s.find_signature.execute() == 0) {
-          s.insert_signature.execute();
-          s.find_signature.execute();
-        }
-        if (signature_ids.size() + pending_signature_ids.size() > kMaxCachedSignatures) {
-          signature_ids.clear();
-        }
-        cached = pending_signature_ids.emplace(std::move(text), found_signature_id).first;
+    const std::int64_t* id = nullptr;
+    for (const auto* known : {&signature_ids, &batch_signature_ids, &pending_signature_ids}) {
+      auto found = known->find(text);
+      if (found != known->end()) {
+        id = &found->second;
+        break;
       }
     }
-    row.signature_id = cached->second;
+    if (id == nullptr) {
+      signature_row = SignatureOf(row);
+      found_signature_id = 0;
+      if (s.find_signature.execute() == 0) {
+        s.insert_signature.execute();
+        s.find_signature.execute();
+      }
+      if (signature_ids.size() + batch_signature_ids.size() + pending_signature_ids.size() >
+          kMaxCachedSignatures) {
+        signature_ids.clear();
+      }
+      id = &pending_signature_ids.emplace(std::move(text), found_signature_id).first->second;
+    }
+    row.signature_id = *id;
   }
 }
 

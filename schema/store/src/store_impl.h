@@ -68,6 +68,10 @@ inline std::int64_t AdvisoryLockKey(std::string_view text) {
   return static_cast<std::int64_t>(h);
 }
 
+// Thrown by a write operation in a batch that SQLite rolled back
+// (WriteTransaction); MapException makes it reason batch_lost.
+POCO_DECLARE_EXCEPTION(, BatchLostException, Poco::IllegalStateException)
+
 // The single mapping from Poco exceptions to our codes (STYLE.md, Errors).
 Status MapException(const Poco::Exception& e, Backend backend);
 
@@ -325,48 +329,44 @@ struct Store::Impl {
   // A write transaction: begun at construction, rolled back at destruction
   // unless committed. On SQLite this is BEGIN IMMEDIATE, so the wait for
   // another writer happens here, before anything is read or written.
+  //
+  // In a batch (Store::BeginBatch, SQLite only) it is a savepoint of the
+  // batch's transaction instead, which it begins when none is open:
+  // Commit() releases the savepoint, Rollback() undoes it alone. When
+  // SQLite has rolled the batch's transaction back by itself (an I/O
+  // error, a full disk), the batch is lost (batch_lost), and constructing
+  // a write transaction throws until CommitBatch reports it.
   class WriteTransaction {
    public:
-    explicit WriteTransaction(Impl& impl) : impl_(impl) { impl_.Exec(impl_.dialect.begin_write); }
+    explicit WriteTransaction(Impl& impl);
     ~WriteTransaction() {
       if (open_) Rollback();
     }
     WriteTransaction(const WriteTransaction&) = delete;
     WriteTransaction& operator=(const WriteTransaction&) = delete;
 
-    void Commit() {
-      if (impl_.rollups_changed) {
-        // Last, so that the row lock on the generation is held only for
-        // the commit itself (see migration 0007).
-        impl_.Exec("UPDATE rollup_generation SET generation = generation + 1 WHERE id = 1");
-      }
-      impl_.Exec("COMMIT");
-      open_ = false;
-      impl_.rollups_changed = false;
-      // Signatures stored by this transaction are now safe to remember.
-      impl_.signature_ids.insert(impl_.pending_signature_ids.begin(),
-                                 impl_.pending_signature_ids.end());
-      impl_.pending_signature_ids.clear();
-    }
+    void Commit();
     // Never throws: SQLite may already have rolled back by itself after an
     // I/O error, and then ROLLBACK fails with "no transaction is active".
-    void Rollback() noexcept {
-      open_ = false;
-      impl_.rollups_changed = false;
-      impl_.pending_signature_ids.clear();
-      try {
-        impl_.Exec("ROLLBACK");
-      } catch (const Poco::Exception& e) {
-        impl_.log.debug("event=rollback_skipped detail=\"" + LogValue(e.displayText()) + "\"");
-      } catch (...) {
-        impl_.log.error("event=rollback_failed");
-      }
-    }
+    void Rollback() noexcept;
 
    private:
     Impl& impl_;
     bool open_ = true;
+    bool savepoint_ = false;
   };
+
+  // Group commit (Store::BeginBatch), SQLite only. `batching` from
+  // BeginBatch to EndBatch; `batch_open` while the batch's transaction is
+  // begun; `batch_lost` set when SQLite rolled it back by itself, with the
+  // reason, until CommitBatch returns it.
+  bool batching = false;
+  bool batch_open = false;
+  std::optional<Status> batch_lost;
+  // Commits the batch's transaction, if open; returns batch_lost once.
+  Status CommitBatch();
+  // Marks the batch lost: SQLite rolled its transaction back (`why`).
+  void LoseBatch(const std::string& why);
 
   // A mailbox's poll lock on SQLite (mailboxes.h): an flock()ed file
   // beside the database, granted `count` times; held while in
@@ -414,6 +414,8 @@ struct Store::Impl {
   // it rolls back). Bounded: cleared when it grows past kMaxCachedSignatures.
   std::unordered_map<std::string, std::int64_t> signature_ids;
   std::unordered_map<std::string, std::int64_t> pending_signature_ids;
+  // In a batch: those of savepoints released, until the batch commits.
+  std::unordered_map<std::string, std::int64_t> batch_signature_ids;
   static constexpr std::size_t kMaxCachedSignatures = 200000;
 
   std::unique_ptr<Statements> statements;

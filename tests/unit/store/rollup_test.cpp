@@ -1077,6 +1077,67 @@ BOOST_AUTO_TEST_CASE(save_report_failing_after_its_first_rollup_writes_nothing) 
   BOOST_TEST(Show(office_totals->counts) == Show(MakeCounts(7, 7, 7, 7, 0, 0, 0, 2)));
 }
 
+// A batch (Store::BeginBatch, SQLite's group commit): a report that fails
+// is undone alone, with the signature it stored, while the reports around
+// it commit with the batch; the signatures of released reports serve the
+// later ones of the same batch.
+BOOST_AUTO_TEST_CASE(a_failed_report_in_a_batch_is_undone_alone_with_its_signature,
+                     *SqliteOnly()) {
+  TempDir dir;
+  const std::string path = DatabaseIn(dir, "store.db");
+  auto store = OpenStore(path);
+  const std::int64_t input = PutInput(*store);
+  // Fails the insert of one source only, so the reports before and after
+  // that source's report are written.
+  FailingTrigger fault(path, "BEFORE INSERT ON rollup_sources WHEN NEW.source_ip = '192.0.2.99'");
+  m::Record other_signer = MakeRecord("192.0.2.99", 5);
+  other_signer.auth_results.dkim[0].domain = "signer.example";
+  m::Record same_signer = other_signer;
+  same_signer.source_ip = Ip("192.0.2.3");
+  const m::ReportAnalysis office1 = AllOn(kOffice, 1);
+
+  BOOST_REQUIRE(store->BeginBatch().ok());
+  const auto a = Save(*store, input, MakeReport("google.com", "a", "example.com", kDay0,
+                                                {MakeRecord("192.0.2.1", 3)}),
+                      "da", &office1);
+  auto failed = store->SaveReport(
+      input, MakeReport("google.com", "b", "example.com", kDay0, {other_signer}), "db", kDay0,
+      &office1);
+  BOOST_TEST(!failed.ok());
+  // The same new signature again: stored anew, not taken from the failed
+  // report's rolled-back row (which the foreign key would refuse).
+  const auto c = Save(*store, input,
+                      MakeReport("google.com", "c", "example.com", kDay0, {same_signer}), "dc",
+                      &office1);
+  // A released report's signature, reused within the batch.
+  const auto d = Save(*store, input, MakeReport("yahoo", "d", "example.com", kDay0,
+                                                {MakeRecord("192.0.2.4", 2)}),
+                      "dd", &office1);
+  BOOST_TEST((a.kind == SaveKind::kNew && c.kind == SaveKind::kNew && d.kind == SaveKind::kNew));
+
+  // Nothing is seen by another connection before the batch commits.
+  Poco::Data::Session other = OtherConnection(path);
+  std::int64_t committed = -1;
+  other << "SELECT COUNT(*) FROM reports", Poco::Data::Keywords::into(committed), now;
+  BOOST_TEST(committed == 0);
+  BOOST_REQUIRE(store->EndBatch().ok());
+  other << "SELECT COUNT(*) FROM reports", Poco::Data::Keywords::into(committed), now;
+  BOOST_TEST(committed == 3);
+
+  BOOST_TEST(AllReportIds(*store) ==
+             (std::vector<std::int64_t>{a.report_row_id, c.report_row_id, d.report_row_id}));
+  std::vector<std::string> ips;
+  for (const m::SourceCounts &s : Sources(*store, Everything())) {
+    ips.push_back(s.ip.ToString() + " " + s.signature->dkim.at(0).domain);
+  }
+  std::sort(ips.begin(), ips.end());
+  BOOST_TEST(ips == (std::vector<std::string>{"192.0.2.1 example.com", "192.0.2.3 signer.example",
+                                               "192.0.2.4 example.com"}));
+  const auto office = PathOf(*store, Everything(), kOffice.key);
+  BOOST_REQUIRE(office.has_value());
+  BOOST_TEST(office->counts.rows == 3u);
+}
+
 // --- the rollups equal a recomputation
 // ------------------------------------------------
 

@@ -601,6 +601,32 @@ BOOST_AUTO_TEST_CASE(input_bytes_round_trip_through_compression) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(a_batch_is_seen_once_committed_on_sqlite_and_at_once_on_postgresql) {
+  TempDir dir;
+  const std::string path = DatabaseIn(dir, "dmarc.db");
+  auto store = OpenStore(path);
+  Poco::Data::Session other = OtherConnection(path);
+  const auto seen = [&other] {
+    std::int64_t n = -1;
+    other << "SELECT COUNT(*) FROM reports", into(n), now;
+    return n;
+  };
+  const std::int64_t input = PutInput(*store, "aa");
+  const std::int64_t batched = kOnPostgres ? 1 : 0;  // PostgreSQL commits each operation
+  BOOST_REQUIRE(store->BeginBatch().ok());
+  Save(*store, input, SimpleReport("org", "r1", "example.com", 0, 1), "d1");
+  BOOST_TEST(seen() == batched);
+  BOOST_REQUIRE(store->CommitBatch().ok());
+  BOOST_TEST(seen() == 1);
+  Save(*store, input, SimpleReport("org", "r2", "example.com", 0, 1), "d2");
+  BOOST_TEST(seen() == 1 + batched);
+  BOOST_REQUIRE(store->EndBatch().ok());
+  BOOST_TEST(seen() == 2);
+  // Without a batch, every operation commits by itself again.
+  Save(*store, input, SimpleReport("org", "r3", "example.com", 0, 1), "d3");
+  BOOST_TEST(seen() == 3);
+}
+
 BOOST_AUTO_TEST_CASE(an_omitted_input_keeps_no_bytes_and_says_so) {
   auto store = OpenStore(FreshDatabase());
   InputRecord input = MakeInput("big", "");

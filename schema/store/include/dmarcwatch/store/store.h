@@ -181,6 +181,24 @@ class Store {
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
+  // Group commit, for a bulk import (SQLite; on PostgreSQL, which several
+  // processes share, these do nothing and every operation commits by
+  // itself). From BeginBatch() on, the write operations run in one
+  // transaction, each in a savepoint of its own (one that fails is undone
+  // alone), until CommitBatch() commits them together; the next write
+  // begins the next transaction. Until then nothing of them is durable or
+  // seen by another connection, and the database stays locked for other
+  // writers: the caller commits every few hundred inputs or second, and
+  // before it acts outside the store on what it stored (moves a message,
+  // answers an upload). When SQLite rolls the transaction back by itself
+  // (an I/O error, a full disk), every later write and CommitBatch() fail
+  // with kUnavailable, reason batch_lost: the inputs since the last
+  // commit are to be imported again. EndBatch() commits and ends the
+  // batch.
+  Status BeginBatch();
+  Status CommitBatch();
+  Status EndBatch();
+
   // Keeps an input (compressed) unless one with the same SHA-256 is stored.
   // Returns the input's row id either way.
   Result<std::int64_t> PutInput(const InputRecord& input);
