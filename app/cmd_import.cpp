@@ -104,9 +104,13 @@ int Run(Context& ctx) {
   ImportTotals batch_totals;
   std::vector<std::int64_t> batch_reports;
   std::size_t batch_inputs = 0;
+  bool batch_failed = false;  // the open batch's inputs are not stored
   auto batch_began = std::chrono::steady_clock::now();
   const auto commit = [&]() -> Status {
-    DMARC_RETURN_IF_ERROR(store->CommitBatch());
+    if (Status committed = store->CommitBatch(); !committed.ok()) {
+      batch_failed = true;
+      return committed;
+    }
     totals.Add(batch_totals);
     new_reports.insert(new_reports.end(), batch_reports.begin(), batch_reports.end());
     if (!quiet && told.tellp() > 0) {
@@ -174,12 +178,14 @@ int Run(Context& ctx) {
     }
   }
   // The inputs before a failed one are committed too.
-  if (Status committed = commit(); fatal.ok()) fatal = committed;
+  if (!batch_failed) {
+    if (Status committed = commit(); fatal.ok()) fatal = committed;
+  }
   if (Status ended = store->EndBatch(); fatal.ok()) fatal = ended;
   progress.Clear();
   if (!fatal.ok()) {
     ctx.err << "dmarcwatch import: cannot write to the store: " << fatal.message() << '\n';
-    if (batch_inputs > 0) {
+    if (batch_failed && batch_inputs > 0) {
       ctx.err << "dmarcwatch import: the last " << batch_inputs
               << " inputs were not stored; run the same import again\n";
     }

@@ -558,6 +558,7 @@ Store::Impl::WriteTransaction::WriteTransaction(Impl& impl) : impl_(impl) {
   }
   impl_.Exec(kSavepoint);
   savepoint_ = true;
+  ++impl_.savepoints_open;
 }
 
 void Store::Impl::WriteTransaction::Commit() {
@@ -568,6 +569,7 @@ void Store::Impl::WriteTransaction::Commit() {
   }
   impl_.Exec(savepoint_ ? kRelease : "COMMIT");
   open_ = false;
+  if (savepoint_) --impl_.savepoints_open;
   impl_.rollups_changed = false;
   // Signatures stored by this transaction are now safe to remember (in a
   // batch, once the batch commits).
@@ -583,6 +585,7 @@ void Store::Impl::WriteTransaction::Rollback() noexcept {
   std::string failure;
   try {
     if (savepoint_) {
+      --impl_.savepoints_open;
       impl_.Exec(kRollbackTo);
       impl_.Exec(kRelease);
     } else {
@@ -595,9 +598,17 @@ void Store::Impl::WriteTransaction::Rollback() noexcept {
     failure = "unknown error";
     impl_.log.error("event=rollback_failed");
   }
-  if (savepoint_ && !SqliteInTransaction(impl_.session)) {
-    impl_.LoseBatch(failure.empty() ? "after a failed operation" : failure);
+  if (!savepoint_ || failure.empty()) return;
+  // The operation could not be undone alone, or SQLite undid the whole
+  // transaction: the batch goes, so that no part of the operation is
+  // committed with it.
+  if (SqliteInTransaction(impl_.session)) {
+    try {
+      impl_.Exec("ROLLBACK");
+    } catch (...) {
+    }
   }
+  impl_.LoseBatch(failure);
 }
 
 void Store::Impl::LoseBatch(const std::string& why) {
@@ -632,20 +643,25 @@ Status Store::BeginBatch() {
 Status Store::CommitBatch() {
   Impl& i = *impl_;
   if (!i.batching) return Status::Ok();
+  if (i.savepoints_open > 0) {
+    return Status(StatusCode::kFailedPrecondition, "operation_open",
+                  "a batch cannot commit while a write operation is open");
+  }
   return i.Run("commit_batch", [&]() -> Status {
     try {
       return i.CommitBatch();
-    } catch (const Poco::Exception&) {
-      // COMMIT failed: SQLite may have kept the transaction (busy) or
-      // rolled it back. Either way its operations are not stored.
+    } catch (const Poco::Exception& e) {
+      // COMMIT failed: SQLite kept the transaction (busy) or rolled it
+      // back. Either way nothing of the batch is stored; said once, here.
       if (SqliteInTransaction(i.session)) {
         try {
           i.Exec("ROLLBACK");
         } catch (const Poco::Exception&) {
         }
       }
-      i.batch_signature_ids.clear();
-      throw;
+      i.LoseBatch(e.displayText());
+      i.batch_lost.reset();
+      return BatchLost(e.displayText());
     }
   });
 }
@@ -976,7 +992,9 @@ Status Store::SaveReject(std::optional<std::int64_t> input_id, const RejectRecor
     row.first_seen = now_time;
     row.last_seen = now_time;
     row.seen_count = 1;
+    Impl::WriteTransaction tx(i);  // or a savepoint of the batch's
     s.upsert_reject.execute();
+    tx.Commit();
     return Status::Ok();
   });
 }

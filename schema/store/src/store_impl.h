@@ -362,6 +362,7 @@ struct Store::Impl {
   // reason, until CommitBatch returns it.
   bool batching = false;
   bool batch_open = false;
+  int savepoints_open = 0;
   std::optional<Status> batch_lost;
   // Commits the batch's transaction, if open; returns batch_lost once.
   Status CommitBatch();

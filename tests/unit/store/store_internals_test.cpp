@@ -428,4 +428,36 @@ BOOST_AUTO_TEST_CASE(a_batch_rolled_back_under_the_store_fails_later_writes_and_
   BOOST_TEST(totals->inputs == 1u);
 }
 
+BOOST_AUTO_TEST_CASE(a_batch_whose_commit_fails_is_lost_whole_and_said_so_once) {
+  s::StoreOptions options;
+  options.database = ":memory:";
+  auto opened = s::Store::Open(options);
+  BOOST_REQUIRE(opened.ok());
+  s::Store& store = **opened;
+  s::InputRecord in;
+  in.channel = "file";
+  in.origin = in.name = "a.xml";
+  in.raw = "bytes";
+  in.size = in.raw.size();
+  in.sha256 = "a";
+  BOOST_REQUIRE(store.BeginBatch().ok());
+  BOOST_REQUIRE(store.PutInput(in).ok());
+  // A foreign key checked at COMMIT, broken inside the batch: SQLite
+  // refuses the COMMIT itself.
+  auto& impl = s::internal::Access::Of(store);
+  impl.Exec("PRAGMA defer_foreign_keys = ON");
+  impl.Exec(
+      "INSERT INTO record_blocks (report_row_id, first_index, row_count, encoding, data) "
+      "VALUES (999999, 0, 1, 'z1', x'00')");
+  const dmarcwatch::Status committed = store.CommitBatch();
+  BOOST_TEST(committed.reason() == "batch_lost");
+  BOOST_TEST(store.CommitBatch().ok());  // said once; nothing is open
+  in.sha256 = "b";
+  BOOST_REQUIRE(store.PutInput(in).ok());
+  BOOST_TEST(store.EndBatch().ok());
+  const auto totals = store.GetTotals();
+  BOOST_REQUIRE(totals.ok());
+  BOOST_TEST(totals->inputs == 1u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

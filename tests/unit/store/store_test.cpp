@@ -627,6 +627,24 @@ BOOST_AUTO_TEST_CASE(a_batch_is_seen_once_committed_on_sqlite_and_at_once_on_pos
   BOOST_TEST(seen() == 3);
 }
 
+BOOST_AUTO_TEST_CASE(a_batch_does_not_commit_while_a_report_is_being_written,
+                     *SqliteOnly()) {
+  auto store = OpenStore(FreshDatabase());
+  const std::int64_t input = PutInput(*store, "aa");
+  BOOST_REQUIRE(store->BeginBatch().ok());
+  m::Report header = SimpleReport("org", "r1", "example.com", 0, 1, 0);
+  auto writer = store->BeginReport(input, header, 1718300000);
+  BOOST_REQUIRE_MESSAGE(writer.ok(), Why(writer));
+  BOOST_REQUIRE((*writer)->AddRecords({SimpleRecord(1, 3)}).ok());
+  const dmarcwatch::Status early = store->CommitBatch();
+  BOOST_TEST(early.reason() == "operation_open");
+  auto finished = (*writer)->Finish("d1", {});
+  BOOST_REQUIRE_MESSAGE(finished.ok(), Why(finished));
+  BOOST_TEST(store->EndBatch().ok());
+  BOOST_TEST(Totals(*store).reports == 1u);
+  BOOST_TEST(Totals(*store).records == 1u);
+}
+
 BOOST_AUTO_TEST_CASE(an_omitted_input_keeps_no_bytes_and_says_so) {
   auto store = OpenStore(FreshDatabase());
   InputRecord input = MakeInput("big", "");
