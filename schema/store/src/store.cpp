@@ -11,6 +11,7 @@
 #include <Poco/JSON/JSONException.h>
 #include <Poco/Logger.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -542,9 +543,32 @@ Status BatchLost(const std::string& why) {
 
 POCO_IMPLEMENT_EXCEPTION(BatchLostException, Poco::IllegalStateException, "Batch lost")
 
+void Store::Impl::WritersTurn(int op) {
+  if (writers_fd == -2) {
+    writers_fd = -1;
+    if (dialect.backend == Backend::kSqlite && options.database != kMemoryDatabase) {
+      writers_fd =
+          ::open((options.database + "-writers.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    }
+  }
+  if (writers_fd < 0) return;
+  while (::flock(writers_fd, op) != 0 && errno == EINTR) {
+  }
+}
+
+void Store::Impl::BeginWrite() {
+  WritersTurn(LOCK_SH);
+  try {
+    Exec(dialect.begin_write);
+  } catch (...) {
+    WritersTurn(LOCK_UN);
+    throw;
+  }
+}
+
 Store::Impl::WriteTransaction::WriteTransaction(Impl& impl) : impl_(impl) {
   if (!impl_.batching) {
-    impl_.Exec(impl_.dialect.begin_write);
+    impl_.BeginWrite();
     return;
   }
   if (impl_.batch_open && !SqliteInTransaction(impl_.session)) {
@@ -553,7 +577,7 @@ Store::Impl::WriteTransaction::WriteTransaction(Impl& impl) : impl_(impl) {
   }
   if (impl_.batch_lost) throw BatchLostException(impl_.batch_lost->message());
   if (!impl_.batch_open) {
-    impl_.Exec(impl_.dialect.begin_write);
+    impl_.BeginWrite();
     impl_.batch_open = true;
   }
   impl_.Exec(kSavepoint);
@@ -569,7 +593,11 @@ void Store::Impl::WriteTransaction::Commit() {
   }
   impl_.Exec(savepoint_ ? kRelease : "COMMIT");
   open_ = false;
-  if (savepoint_) --impl_.savepoints_open;
+  if (savepoint_) {
+    --impl_.savepoints_open;
+  } else {
+    impl_.WritersTurn(LOCK_UN);
+  }
   impl_.rollups_changed = false;
   // Signatures stored by this transaction are now safe to remember (in a
   // batch, once the batch commits).
@@ -598,6 +626,7 @@ void Store::Impl::WriteTransaction::Rollback() noexcept {
     failure = "unknown error";
     impl_.log.error("event=rollback_failed");
   }
+  if (!savepoint_) impl_.WritersTurn(LOCK_UN);
   if (!savepoint_ || failure.empty()) return;
   // The operation could not be undone alone, or SQLite undid the whole
   // transaction: the batch goes, so that no part of the operation is
@@ -614,6 +643,7 @@ void Store::Impl::WriteTransaction::Rollback() noexcept {
 void Store::Impl::LoseBatch(const std::string& why) {
   // The transaction is gone with everything released into it.
   batch_open = false;
+  WritersTurn(LOCK_UN);
   batch_signature_ids.clear();
   batch_lost = BatchLost(why);
   log.error("event=batch_lost detail=\"" + LogValue(why) + "\"");
@@ -628,6 +658,9 @@ Status Store::Impl::CommitBatch() {
   if (!batch_open) return Status::Ok();
   batch_open = false;
   Exec("COMMIT");
+  // The writers that queued during the batch go first (writers_fd).
+  WritersTurn(LOCK_EX);
+  WritersTurn(LOCK_UN);
   signature_ids.insert(batch_signature_ids.begin(), batch_signature_ids.end());
   batch_signature_ids.clear();
   return Status::Ok();

@@ -8,6 +8,7 @@
 #include <Poco/Data/Statement.h>
 #include <Poco/Exception.h>
 #include <Poco/Logger.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -294,6 +295,7 @@ struct Store::Impl {
   }
 
   ~Impl() {
+    if (writers_fd >= 0) ::close(writers_fd);
     if (dialect.backend != Backend::kPostgres) return;
     statements.reset();
     try {
@@ -363,6 +365,24 @@ struct Store::Impl {
   bool batching = false;
   bool batch_open = false;
   int savepoints_open = 0;
+
+  // Writers take turns with a batch (SQLite files). A batch holds the
+  // database's write lock for up to a second at a time and takes it again
+  // at once; a writer waiting in SQLite's busy handler, which retries every
+  // 100 ms at most, would seldom find it free. So every write transaction
+  // holds a shared flock() of database + "-writers.lock" from before its
+  // BEGIN to its end, and a batch, after each commit, takes that lock
+  // exclusively once: it waits until the writers that queued meanwhile have
+  // had their turn. -1: no such file (":memory:", PostgreSQL, or it cannot
+  // be opened: then nobody waits for turns); -2: not opened yet.
+  int writers_fd = -2;
+  // flock(writers file, op), when there is one. Blocks for LOCK_SH and
+  // LOCK_EX; fails only by its errno, which is ignored (turns are a
+  // courtesy, not a guard).
+  void WritersTurn(int op);
+  // A write transaction's BEGIN, with the writers' turn (shared) held from
+  // before it; released when the BEGIN fails.
+  void BeginWrite();
   std::optional<Status> batch_lost;
   // Commits the batch's transaction, if open; returns batch_lost once.
   Status CommitBatch();

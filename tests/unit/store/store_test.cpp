@@ -6,6 +6,7 @@
 #include <Poco/Data/Statement.h>
 #include <sys/resource.h>
 
+#include <atomic>
 #include <boost/test/unit_test.hpp>
 #include <chrono>
 #include <csignal>
@@ -643,6 +644,34 @@ BOOST_AUTO_TEST_CASE(a_batch_does_not_commit_while_a_report_is_being_written,
   BOOST_TEST(store->EndBatch().ok());
   BOOST_TEST(Totals(*store).reports == 1u);
   BOOST_TEST(Totals(*store).records == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_writer_waiting_during_a_batch_gets_its_turn_at_the_batch_s_commit,
+                     *SqliteOnly()) {
+  TempDir dir;
+  const std::string path = DatabaseIn(dir, "dmarc.db");
+  auto batch = OpenStore(path);
+  auto writer = OpenStore(path, 5000);
+  BOOST_REQUIRE(batch->BeginBatch().ok());
+  PutInput(*batch, "in-batch");  // the batch's transaction holds the write lock from here
+  std::atomic<bool> done{false};
+  dmarcwatch::Status written;
+  std::thread other([&] {
+    auto id = writer->PutInput(MakeInput("waiting"));
+    written = id.ok() ? dmarcwatch::Status::Ok() : id.status();
+    done = true;
+  });
+  // Long enough for the writer to be waiting in SQLite's busy handler.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  BOOST_TEST(!done.load());
+  BOOST_REQUIRE(batch->CommitBatch().ok());
+  // The commit waited for the writer's turn: its write is done, not left
+  // to a later retry of the busy handler.
+  BOOST_TEST(done.load());
+  other.join();
+  BOOST_TEST(written.ok(), written.ToString());
+  BOOST_REQUIRE(batch->EndBatch().ok());
+  BOOST_TEST(Totals(*batch).inputs == 2u);
 }
 
 BOOST_AUTO_TEST_CASE(an_omitted_input_keeps_no_bytes_and_says_so) {
