@@ -460,4 +460,24 @@ BOOST_AUTO_TEST_CASE(a_batch_whose_commit_fails_is_lost_whole_and_said_so_once) 
   BOOST_TEST(totals->inputs == 1u);
 }
 
+BOOST_AUTO_TEST_CASE(a_batch_keeps_its_savepoint_journals_in_memory_and_only_while_it_lasts) {
+  using namespace Poco::Data::Keywords;
+  s::StoreOptions options;
+  options.database = ":memory:";
+  auto opened = s::Store::Open(options);
+  BOOST_REQUIRE(opened.ok());
+  s::Store& store = **opened;
+  auto& impl = s::internal::Access::Of(store);
+  const auto temp_store = [&] {
+    int mode = -1;
+    impl.session << "PRAGMA temp_store", into(mode), now;
+    return mode;
+  };
+  BOOST_TEST(temp_store() == 0);  // DEFAULT: files
+  BOOST_REQUIRE(store.BeginBatch().ok());
+  BOOST_TEST(temp_store() == 2);  // MEMORY
+  BOOST_REQUIRE(store.EndBatch().ok());
+  BOOST_TEST(temp_store() == 0);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
