@@ -10,6 +10,7 @@
 
 #include <boost/test/unit_test.hpp>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -391,29 +392,39 @@ BOOST_AUTO_TEST_CASE(a_prepared_statement_binds_nulls_and_blobs_counts_changes_a
 
 // ---- Batches (Store::BeginBatch) ---------------------------------------------
 
-BOOST_AUTO_TEST_CASE(a_batch_rolled_back_under_the_store_fails_later_writes_and_its_commit) {
-  // SQLite rolls a transaction back by itself after an I/O error or on a
-  // full disk, which a test cannot cause at a chosen moment; ROLLBACK on
-  // the store's own connection stands for it.
+namespace {
+
+std::unique_ptr<s::Store> MemoryStore() {
   s::StoreOptions options;
   options.database = ":memory:";
   auto opened = s::Store::Open(options);
   BOOST_REQUIRE(opened.ok());
-  s::Store& store = **opened;
-  const auto input = [](const std::string& sha) {
-    s::InputRecord in;
-    in.sha256 = sha;
-    in.channel = "file";
-    in.origin = in.name = sha + ".xml";
-    in.raw = "bytes";
-    in.size = in.raw.size();
-    return in;
-  };
+  return std::move(*opened);
+}
+
+s::InputRecord Input(const std::string& sha256) {
+  s::InputRecord in;
+  in.sha256 = sha256;
+  in.channel = "file";
+  in.origin = in.name = sha256 + ".xml";
+  in.raw = "bytes";
+  in.size = in.raw.size();
+  return in;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_batch_rolled_back_under_the_store_fails_later_writes_and_its_commit) {
+  // SQLite rolls a transaction back by itself after an I/O error or on a
+  // full disk, which a test cannot cause at a chosen moment; ROLLBACK on
+  // the store's own connection stands for it.
+  auto opened = MemoryStore();
+  s::Store& store = *opened;
   BOOST_REQUIRE(store.BeginBatch().ok());
-  BOOST_REQUIRE(store.PutInput(input("a")).ok());
+  BOOST_REQUIRE(store.PutInput(Input("a")).ok());
   s::internal::Access::Of(store).Exec("ROLLBACK");
 
-  const auto after = store.PutInput(input("b"));
+  const auto after = store.PutInput(Input("b"));
   BOOST_REQUIRE(!after.ok());
   BOOST_TEST(after.status().reason() == "batch_lost");
   const dmarcwatch::Status committed = store.CommitBatch();
@@ -421,7 +432,7 @@ BOOST_AUTO_TEST_CASE(a_batch_rolled_back_under_the_store_fails_later_writes_and_
   BOOST_TEST((committed.code() == dmarcwatch::StatusCode::kUnavailable));
 
   // Told once; the batch goes on with a new transaction.
-  BOOST_REQUIRE(store.PutInput(input("c")).ok());
+  BOOST_REQUIRE(store.PutInput(Input("c")).ok());
   BOOST_TEST(store.EndBatch().ok());
   const auto totals = store.GetTotals();
   BOOST_REQUIRE(totals.ok());
@@ -429,19 +440,10 @@ BOOST_AUTO_TEST_CASE(a_batch_rolled_back_under_the_store_fails_later_writes_and_
 }
 
 BOOST_AUTO_TEST_CASE(a_batch_whose_commit_fails_is_lost_whole_and_said_so_once) {
-  s::StoreOptions options;
-  options.database = ":memory:";
-  auto opened = s::Store::Open(options);
-  BOOST_REQUIRE(opened.ok());
-  s::Store& store = **opened;
-  s::InputRecord in;
-  in.channel = "file";
-  in.origin = in.name = "a.xml";
-  in.raw = "bytes";
-  in.size = in.raw.size();
-  in.sha256 = "a";
+  auto opened = MemoryStore();
+  s::Store& store = *opened;
   BOOST_REQUIRE(store.BeginBatch().ok());
-  BOOST_REQUIRE(store.PutInput(in).ok());
+  BOOST_REQUIRE(store.PutInput(Input("a")).ok());
   // A foreign key checked at COMMIT, broken inside the batch: SQLite
   // refuses the COMMIT itself.
   auto& impl = s::internal::Access::Of(store);
@@ -452,8 +454,7 @@ BOOST_AUTO_TEST_CASE(a_batch_whose_commit_fails_is_lost_whole_and_said_so_once) 
   const dmarcwatch::Status committed = store.CommitBatch();
   BOOST_TEST(committed.reason() == "batch_lost");
   BOOST_TEST(store.CommitBatch().ok());  // said once; nothing is open
-  in.sha256 = "b";
-  BOOST_REQUIRE(store.PutInput(in).ok());
+  BOOST_REQUIRE(store.PutInput(Input("b")).ok());
   BOOST_TEST(store.EndBatch().ok());
   const auto totals = store.GetTotals();
   BOOST_REQUIRE(totals.ok());
@@ -462,11 +463,8 @@ BOOST_AUTO_TEST_CASE(a_batch_whose_commit_fails_is_lost_whole_and_said_so_once) 
 
 BOOST_AUTO_TEST_CASE(a_batch_keeps_its_savepoint_journals_in_memory_and_only_while_it_lasts) {
   using namespace Poco::Data::Keywords;
-  s::StoreOptions options;
-  options.database = ":memory:";
-  auto opened = s::Store::Open(options);
-  BOOST_REQUIRE(opened.ok());
-  s::Store& store = **opened;
+  auto opened = MemoryStore();
+  s::Store& store = *opened;
   auto& impl = s::internal::Access::Of(store);
   const auto temp_store = [&] {
     int mode = -1;
