@@ -536,7 +536,7 @@ constexpr const char* kRelease = "RELEASE write_operation";
 constexpr const char* kRollbackTo = "ROLLBACK TO write_operation";
 
 Status BatchLost(const std::string& why) {
-  return Status::Unavailable("batch_lost", "SQLite rolled back the batch's transaction (" + why +
+  return Status::Unavailable("batch_lost", "the batch's transaction was rolled back (" + why +
                                                "): nothing since its last commit was stored");
 }
 }  // namespace
@@ -670,11 +670,11 @@ Status Store::BeginBatch() {
   Impl& i = *impl_;
   if (i.dialect.backend != Backend::kSqlite || i.batching) return Status::Ok();
   return i.Run("begin_batch", [&]() -> Status {
-    // Each operation's savepoint keeps the pages it changes that the batch
-    // had changed before (the tables' last pages, mostly) in a journal of
-    // its own, emptied when the savepoint is released. Kept in a file, that
-    // journal was 87% of an import's writes for reports of 2 records
-    // (docs/performance.md); in memory it holds one operation's pages.
+    // Each operation's savepoint keeps the original of every page it
+    // changes in a journal of its own, emptied when the savepoint is
+    // released. Kept in a file, that journal was 87% of an import's writes
+    // for reports of 2 records (docs/performance.md); in memory it holds
+    // one operation's pages.
     // Only for the batch: it would keep the temporary files of large
     // queries in memory too.
     i.Exec("PRAGMA temp_store = MEMORY");

@@ -360,11 +360,18 @@ struct Store::Impl {
 
   // Group commit (Store::BeginBatch), SQLite only. `batching` from
   // BeginBatch to EndBatch; `batch_open` while the batch's transaction is
-  // begun; `batch_lost` set when SQLite rolled it back by itself, with the
-  // reason, until CommitBatch returns it.
+  // begun; `savepoints_open` counts the operations under way in it;
+  // `batch_lost` is set when the transaction was lost (SQLite rolled it
+  // back, or an operation could not be undone alone), with the reason,
+  // until CommitBatch returns it.
   bool batching = false;
   bool batch_open = false;
   int savepoints_open = 0;
+  std::optional<Status> batch_lost;
+  // Commits the batch's transaction, if open; returns batch_lost once.
+  Status CommitBatch();
+  // Marks the batch lost (`why`): its transaction is gone or rolled back.
+  void LoseBatch(const std::string& why);
 
   // Writers take turns with a batch (SQLite files). A batch holds the
   // database's write lock for up to a second at a time and takes it again
@@ -383,11 +390,6 @@ struct Store::Impl {
   // A write transaction's BEGIN, with the writers' turn (shared) held from
   // before it; released when the BEGIN fails.
   void BeginWrite();
-  std::optional<Status> batch_lost;
-  // Commits the batch's transaction, if open; returns batch_lost once.
-  Status CommitBatch();
-  // Marks the batch lost: SQLite rolled its transaction back (`why`).
-  void LoseBatch(const std::string& why);
 
   // A mailbox's poll lock on SQLite (mailboxes.h): an flock()ed file
   // beside the database, granted `count` times; held while in
