@@ -6,16 +6,17 @@
 // Opening a store applies the numbered migrations in schema/sql that are not
 // yet recorded in schema_migrations, each in its own transaction.
 //
-// Write path: every report is saved in one transaction with its records, so
-// a process killed at any point leaves whole reports or none. Inputs are
+// Write path: every report is saved with its records in one transaction, or
+// in one savepoint of a batch (BeginBatch), so a process killed at any point
+// leaves whole reports or none. Inputs are
 // keyed by the SHA-256 of their bytes and reports by (org_name, report_id,
 // policy domain, begin, end) plus the content digest:
 //   - same key, same content   -> SaveKind::kDuplicate, nothing written;
 //   - same key, other content  -> SaveKind::kConflict, saved with
 //                                 duplicate_of pointing at the first copy;
 //   - otherwise                -> SaveKind::kNew.
-// Statements are prepared once per Store and reused; the records of a
-// report are bound as one batch. A report too large to hold whole is saved
+// Statements are built once per Store and reused (on SQLite prepared once,
+// sqlite_statement.h); the records of a report are written as blocks. A report too large to hold whole is saved
 // in batches of records within its one transaction (BeginReport,
 // ReportWriter), with the same result.
 //
