@@ -703,8 +703,7 @@ Status Store::CommitBatch() {
         }
       }
       i.LoseBatch(e.displayText());
-      i.batch_lost.reset();
-      return BatchLost(e.displayText());
+      return i.CommitBatch();  // reports batch_lost, once
     }
   });
 }
@@ -777,7 +776,8 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
       // (0 there means no limit: 1 ms is the closest to SQLite's 0.)
       impl->Exec("SET lock_timeout = " + std::to_string(std::max(1, options.busy_timeout_ms)));
     }
-    impl->Build();
+    // The write statements are built at the first write (Prepared()): on
+    // SQLite building them prepares them, which a reader never needs.
     // A PostgreSQL URI may carry a password, so only a file path is logged.
     log.information(
         std::string("event=store_opened backend=") +

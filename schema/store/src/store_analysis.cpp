@@ -252,6 +252,8 @@ void Store::Impl::AddToRollups(const std::string& domain, std::int64_t day,
     s.sqlite_upsert_daily->ExecuteEach(daily_rows);
     s.sqlite_upsert_sources->ExecuteEach(source_rows);
   } else {
+    // Built at the first contribution, not in Build(): Poco refuses to
+    // bind a vector that is empty, as these are until then.
     if (!s.upsert_daily) {
       s.upsert_daily.emplace(session);
       *s.upsert_daily << upsert("rollup_daily", ColumnList<RollupDailyRowData>(),

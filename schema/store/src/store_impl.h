@@ -137,8 +137,8 @@ struct Store::Impl {
     ReadFn read_;
   };
 
-  // The statements every save re-executes. Built once per Store (and again
-  // after a failure, see Run). Each holds references to the bound
+  // The statements every save re-executes. Built at a Store's first write
+  // (and again after a failure, see Run). Each holds references to the bound
   // variables below, so an Impl never moves.
   //
   // Poco 1.11's SQLite connector prepares a Statement's SQL again on every

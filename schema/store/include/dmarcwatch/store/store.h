@@ -15,10 +15,11 @@
 //   - same key, other content  -> SaveKind::kConflict, saved with
 //                                 duplicate_of pointing at the first copy;
 //   - otherwise                -> SaveKind::kNew.
-// Statements are built once per Store and reused (on SQLite prepared once,
-// sqlite_statement.h); the records of a report are written as blocks. A report too large to hold whole is saved
-// in batches of records within its one transaction (BeginReport,
-// ReportWriter), with the same result.
+// Statements are built once per Store, at its first write, and reused (on
+// SQLite prepared once, sqlite_statement.h); the records of a report are
+// written as blocks. A report too large to hold whole is saved in batches
+// of records within its one transaction (BeginReport, ReportWriter), with
+// the same result.
 //
 // Counts are stored as signed 64-bit integers: a count above INT64_MAX is
 // stored, and read back, as INT64_MAX. Lists (errors, warnings, reasons,
