@@ -5,6 +5,7 @@
 #include <Poco/Data/Session.h>
 #include <Poco/Data/Statement.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include <atomic>
 #include <boost/test/unit_test.hpp>
@@ -402,6 +403,26 @@ std::uintmax_t FileSizeOr0(const std::string& path) {
   return ec ? 0 : size;
 }
 
+// How many open files hold a flock() of `path` (Linux: /proc/locks names
+// the file by device and inode; the inode is the part after the last ':').
+int FlockHolders(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return 0;
+  const std::string inode = ":" + std::to_string(st.st_ino);
+  std::ifstream locks("/proc/locks");
+  int holders = 0;
+  for (std::string line; std::getline(locks, line);) {
+    std::istringstream fields(line);
+    std::string number, kind, mode, access, pid, file;
+    fields >> number >> kind >> mode >> access >> pid >> file;
+    if (kind == "FLOCK" && file.size() > inode.size() &&
+        file.compare(file.size() - inode.size(), inode.size(), inode) == 0) {
+      ++holders;
+    }
+  }
+  return holders;
+}
+
 }  // namespace
 
 // How Boost.Test prints our enums in a failed check.
@@ -661,8 +682,16 @@ BOOST_AUTO_TEST_CASE(a_writer_waiting_during_a_batch_gets_its_turn_at_the_batch_
     written = id.ok() ? dmarcwatch::Status::Ok() : id.status();
     done = true;
   });
-  // Long enough for the writer to be waiting in SQLite's busy handler.
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // Wait until the writer has queued: it holds its share of the writers'
+  // lock beside the batch's from before BEGIN until its write is done, so
+  // from then on the batch's commit must wait for it. A fixed sleep was
+  // not always long enough on a loaded machine.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (FlockHolders(path + "-writers.lock") < 2 && !done.load() &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  BOOST_TEST(FlockHolders(path + "-writers.lock") == 2);
   BOOST_TEST(!done.load());
   BOOST_REQUIRE(batch->CommitBatch().ok());
   // The commit waited for the writer's turn: its write is done, not left
