@@ -159,7 +159,7 @@ BOOST_AUTO_TEST_CASE(an_import_killed_midway_is_completed_by_a_rerun_without_los
 
   const pid_t pid = dmarcwatch::testing::Spawn(
       {kBinary, "--db", db, "--offline", "import", "--quiet", in.string()},
-      dmarcwatch::testing::SpawnOptions("/dev/null", SIGKILL));
+      dmarcwatch::testing::SpawnOptions((dir.path() / "import.log").string(), SIGKILL));
   BOOST_REQUIRE_GT(pid, 0);
 
   // Kill it once some, but not all, reports are in.
@@ -173,7 +173,11 @@ BOOST_AUTO_TEST_CASE(an_import_killed_midway_is_completed_by_a_rerun_without_los
   BOOST_REQUIRE_EQUAL(::kill(pid, SIGKILL), 0);
   int status = 0;
   ::waitpid(pid, &status, 0);
-  BOOST_REQUIRE_MESSAGE(WIFSIGNALED(status), "the import finished before it could be killed");
+  BOOST_REQUIRE_MESSAGE(WIFSIGNALED(status),
+                        "the import finished before it could be killed, with "
+                            << seen << " reports seen, exit status "
+                            << (WIFEXITED(status) ? WEXITSTATUS(status) : -1) << ", output: "
+                            << dmarcwatch::testing::ReadFile((dir.path() / "import.log").string()));
   const std::uint64_t after_kill = StoredReports(db);
   BOOST_TEST_MESSAGE("killed with " << after_kill << " of " << kReports << " reports stored");
   BOOST_TEST(after_kill >= 20u);
