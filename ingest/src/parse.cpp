@@ -146,7 +146,8 @@ std::string Cp1252ToUtf8(std::string_view in) {
       0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0xFFFD, 0x017E, 0x0178};
   std::string out;
   out.reserve(in.size() + in.size() / 8);
-  for (unsigned char c : in) {
+  for (const char byte : in) {
+    const auto c = static_cast<unsigned char>(byte);
     char32_t cp = c;
     if (c >= 0x80 && c < 0xA0) cp = kHigh[c - 0x80];
     if (cp < 0x80) {
@@ -164,8 +165,8 @@ std::string Cp1252ToUtf8(std::string_view in) {
 }
 
 bool IsAscii(std::string_view s) {
-  for (unsigned char c : s) {
-    if (c >= 0x80) return false;
+  for (const char c : s) {
+    if (static_cast<unsigned char>(c) >= 0x80) return false;
   }
   return true;
 }

@@ -80,7 +80,9 @@ std::string IpAddress::ToString() const {
   if (is_v4()) return std::string(buf, WriteDottedQuad(bytes_.data(), buf));
 
   unsigned words[8];
-  for (std::size_t i = 0; i < 8; ++i) words[i] = (bytes_[2 * i] << 8u) | bytes_[2 * i + 1];
+  for (std::size_t i = 0; i < 8; ++i) {
+    words[i] = (unsigned{bytes_[2 * i]} << 8u) | unsigned{bytes_[2 * i + 1]};
+  }
   int best = -1, best_len = 0;
   for (int i = 0; i < 8;) {
     if (words[i] != 0) {
