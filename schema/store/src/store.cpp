@@ -631,17 +631,18 @@ void Store::Impl::WriteTransaction::Rollback() noexcept {
   // The operation could not be undone alone, or SQLite undid the whole
   // transaction: the batch goes, so that no part of the operation is
   // committed with it.
-  if (SqliteInTransaction(impl_.session)) {
-    try {
-      impl_.Exec("ROLLBACK");
-    } catch (...) {
-    }
-  }
   impl_.LoseBatch(failure);
 }
 
 void Store::Impl::LoseBatch(const std::string& why) {
-  // The transaction is gone with everything released into it.
+  // The transaction goes with everything released into it, if SQLite has
+  // not rolled it back already.
+  if (SqliteInTransaction(session)) {
+    try {
+      Exec("ROLLBACK");
+    } catch (...) {
+    }
+  }
   batch_open = false;
   WritersTurn(LOCK_UN);
   batch_signature_ids.clear();
@@ -696,12 +697,6 @@ Status Store::CommitBatch() {
     } catch (const Poco::Exception& e) {
       // COMMIT failed: SQLite kept the transaction (busy) or rolled it
       // back. Either way nothing of the batch is stored; said once, here.
-      if (SqliteInTransaction(i.session)) {
-        try {
-          i.Exec("ROLLBACK");
-        } catch (const Poco::Exception&) {
-        }
-      }
       i.LoseBatch(e.displayText());
       return i.CommitBatch();  // reports batch_lost, once
     }

@@ -370,7 +370,8 @@ struct Store::Impl {
   std::optional<Status> batch_lost;
   // Commits the batch's transaction, if open; returns batch_lost once.
   Status CommitBatch();
-  // Marks the batch lost (`why`): its transaction is gone or rolled back.
+  // Marks the batch lost (`why`) and rolls its transaction back, unless
+  // SQLite already has.
   void LoseBatch(const std::string& why);
 
   // Writers take turns with a batch (SQLite files). A batch holds the
