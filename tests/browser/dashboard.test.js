@@ -82,8 +82,13 @@ function observe(page) {
 
 // ---- helpers ----------------------------------------------------------------------
 
+// The view is drawn for the URL the page has now: a link click changes the
+// hash before the app hears of it, so the old view's marks alone would pass.
 async function ready(page, view) {
-  await page.waitForFunction((v) => document.documentElement.dataset.ready === v && !document.getElementById('app').hasAttribute('aria-busy'), view, { timeout: 15000 });
+  await page.waitForFunction((v) => {
+    const root = document.documentElement.dataset;
+    return root.ready === v && root.rendered === location.hash && !document.getElementById('app').hasAttribute('aria-busy');
+  }, view, { timeout: 15000 });
 }
 
 async function open(page, hash, view) {

@@ -297,6 +297,7 @@
 
   async function route() {
     const seq = ++state.seq;
+    const hash = location.hash;
     const r = parseHash();
     const app = document.getElementById('app');
     app.setAttribute('aria-busy', 'true');
@@ -313,7 +314,7 @@
       document.title = out.title ? `${out.title} — dmarcwatch` : 'dmarcwatch';
       mount(shell(out.nav || r.page, out.node));
       for (const fn of ctx.after) fn();
-      finish(r.page, samePage, focusedId);
+      finish(r.page, hash, samePage, focusedId);
     } catch (e) {
       if (seq !== state.seq) return;
       destroyCharts();
@@ -322,22 +323,24 @@
         state.domains = null;
         document.title = 'Log in — dmarcwatch';
         mount(loginView());
-        finish('login', false, null);
+        finish('login', hash, false, null);
         const name = document.getElementById('login-name');
         if (name) name.focus();
         return;
       }
       document.title = 'Error — dmarcwatch';
       mount(shell(r.page, [h('div', { class: 'page-head' }, h('h1', {}, 'Something went wrong')), errorBox(e)]));
-      finish(r.page, samePage, focusedId);
+      finish(r.page, hash, samePage, focusedId);
     } finally {
       if (seq === state.seq) app.removeAttribute('aria-busy');
     }
   }
 
   // Keeps the keyboard where it was when only the filters changed, and
-  // starts a new page at the top.
-  function finish(page, samePage, focusedId) {
+  // starts a new page at the top. The hash it marks as rendered lets a
+  // reader tell the new view from the old one after a plain link click,
+  // which changes the hash before hashchange fires.
+  function finish(page, hash, samePage, focusedId) {
     state.lastPage = page;
     if (samePage && focusedId) {
       const el = document.getElementById(focusedId);
@@ -345,6 +348,7 @@
     } else {
       window.scrollTo(0, 0);
     }
+    document.documentElement.dataset.rendered = hash;
     document.documentElement.dataset.ready = page;
   }
 
