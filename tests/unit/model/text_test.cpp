@@ -29,6 +29,20 @@ BOOST_AUTO_TEST_CASE(trims_and_compares_ascii) {
   BOOST_TEST(m::AsciiLower("Example.COM") == "example.com");
 }
 
+BOOST_AUTO_TEST_CASE(trims_exactly_the_six_ascii_spaces) {
+  const std::string_view kSpace(" \t\n\v\f\r");
+  for (int b = 0; b < 256; ++b) {
+    const char c = static_cast<char>(b);
+    const bool space = kSpace.find(c) != std::string_view::npos;
+    const std::string padded = std::string(2, c) + "a" + c + "b" + std::string(3, c);
+    const std::string_view want = space ? std::string_view(padded).substr(2, 3) : padded;
+    BOOST_TEST(m::TrimAscii(padded) == want, "byte " << b);
+    BOOST_TEST(m::TrimAscii(std::string(1, c)).empty() == space, "byte " << b);
+  }
+  BOOST_TEST(m::TrimAscii("").empty());
+  BOOST_TEST(m::TrimAscii("x") == "x");
+}
+
 BOOST_AUTO_TEST_CASE(utf8_validation) {
   BOOST_TEST(m::IsValidUtf8("plain"));
   BOOST_TEST(m::IsValidUtf8("\xe2\x82\xac"));
