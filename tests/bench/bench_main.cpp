@@ -34,6 +34,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "../../schema/store/src/compression.h"  // the store's own zlib, for limits
@@ -74,7 +75,8 @@ constexpr std::string_view kUsage =
     "dns looks up PTR + forward confirmation of distinct IPs against a local unbound,\n"
     "cold and then from the store's DNS cache. limits times each stage an import\n"
     "runs before it stores a row (unpack, SHA-256, the kept zlib copy, the parse,\n"
-    "attribution) and, for comparison, pugixml alone and plain SQLite inserts.\n";
+    "attribution) and, for comparison, pugixml alone, plain SQLite inserts of\n"
+    "records, and the corpus's per-source rollup keys upserted alone.\n";
 
 struct UsageError {
   std::string message;
@@ -588,6 +590,14 @@ int RunLimits(const Arguments& args) {
   std::vector<std::string> xml;
   std::uint64_t records = 0, bytes = 0;
   double front_seconds = 0;
+  // Each report's per-source rollup keys (path, source, a signature id
+  // standing for its results), for the rollup comparison below.
+  struct ReportSources {
+    std::string domain;
+    std::int64_t day = 0;
+    std::vector<std::tuple<std::string, std::string, std::int64_t>> keys;
+  };
+  std::vector<ReportSources> sources;
   {
     const Clock::time_point start = Clock::now();
     for (std::size_t k = 0; k < files.size(); ++k) {
@@ -662,9 +672,20 @@ int RunLimits(const Arguments& args) {
       const Clock::time_point middle = Clock::now();
       if (!summary.ok() || summary->content_digest.empty()) continue;
       parsed += summary->records;
-      analysed += (*analyzer)->Analyze(collector.report).records.size();
+      const model::ReportAnalysis analysis = (*analyzer)->Analyze(collector.report);
+      analysed += analysis.records.size();
       analysing += Clock::now() - middle;
       parsing += middle - start;
+      // Outside the timings: the per-source rollup keys this report adds.
+      ReportSources& report = sources.emplace_back();
+      report.domain = collector.report.policy_published.domain;
+      report.day = collector.report.report_metadata.date_range.begin / 86400;
+      for (std::size_t r = 0; r < analysis.records.size(); ++r) {
+        const model::RecordAnalysis& a = analysis.records[r];
+        report.keys.emplace_back(a.path_key, collector.report.records[r].source_ip.ToString(),
+                                 1 + (a.dmarc_pass ? 1 : 0) + (a.spf_aligned ? 2 : 0) +
+                                     (a.dkim_aligned ? 4 : 0));
+      }
     }
     front_seconds += Seconds(parsing);
     line("ParseAggregateReport (pugixml, model, digest)", parsed, Seconds(parsing));
@@ -739,6 +760,64 @@ int RunLimits(const Arguments& args) {
     exec("COMMIT");
     line("SQLite INSERT records (500 rows/tx, 1 index)", rows, Seconds(Clock::now() - start));
     sqlite3_finalize(insert);
+    sqlite3_close(handle);
+    RemoveDatabase(db);
+  }
+  {
+    // The per-source rollup alone, as `import` writes it: this corpus's own
+    // keys, summed and sorted per report, upserted into a table of
+    // rollup_sources's shape and key (migration 0009), 256 reports per
+    // transaction (an import's batch). Nothing else is written.
+    RemoveDatabase(db);
+    sqlite3* handle = nullptr;
+    if (sqlite3_open(db.c_str(), &handle) != SQLITE_OK) return 1;
+    const auto exec = [&](const char* sql) { sqlite3_exec(handle, sql, nullptr, nullptr, nullptr); };
+    exec("PRAGMA journal_mode = WAL");
+    exec("PRAGMA synchronous = NORMAL");
+    exec("PRAGMA cache_size = -16384");
+    exec("PRAGMA wal_autocheckpoint = 4000");
+    exec("CREATE TABLE rollup_sources (domain TEXT NOT NULL, day BIGINT NOT NULL, "
+         "path_key TEXT NOT NULL, source_ip TEXT NOT NULL, signature_id BIGINT NOT NULL, "
+         "messages BIGINT NOT NULL, dmarc_pass BIGINT NOT NULL, spf_aligned BIGINT NOT NULL, "
+         "dkim_aligned BIGINT NOT NULL, disagreements BIGINT NOT NULL, "
+         "quarantined BIGINT NOT NULL, rejected BIGINT NOT NULL, row_count BIGINT NOT NULL, "
+         "PRIMARY KEY (domain, day, path_key, source_ip, signature_id)) WITHOUT ROWID");
+    std::string sql =
+        "INSERT INTO rollup_sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT "
+        "(domain, day, path_key, source_ip, signature_id) DO UPDATE SET ";
+    const char* kCounts[] = {"messages", "dmarc_pass", "spf_aligned", "dkim_aligned",
+                             "disagreements", "quarantined", "rejected", "row_count"};
+    for (const char* c : kCounts) {
+      if (c != kCounts[0]) sql += ", ";
+      sql += std::string(c) + " = rollup_sources." + c + " + excluded." + c;
+    }
+    sqlite3_stmt* upsert = nullptr;
+    sqlite3_prepare_v2(handle, sql.c_str(), -1, &upsert, nullptr);
+    const Clock::time_point start = Clock::now();
+    std::uint64_t keys = 0;
+    for (std::size_t k = 0; k < sources.size(); ++k) {
+      if (k % 256 == 0) exec(k == 0 ? "BEGIN IMMEDIATE" : "COMMIT; BEGIN IMMEDIATE");
+      ReportSources& report = sources[k];
+      std::sort(report.keys.begin(), report.keys.end());
+      for (std::size_t r = 0; r < report.keys.size(); ++r) {
+        if (r + 1 < report.keys.size() && report.keys[r + 1] == report.keys[r]) continue;
+        const auto& [path, source, signature] = report.keys[r];
+        sqlite3_bind_text(upsert, 1, report.domain.data(), static_cast<int>(report.domain.size()),
+                          SQLITE_STATIC);
+        sqlite3_bind_int64(upsert, 2, report.day);
+        sqlite3_bind_text(upsert, 3, path.data(), static_cast<int>(path.size()), SQLITE_STATIC);
+        sqlite3_bind_text(upsert, 4, source.data(), static_cast<int>(source.size()),
+                          SQLITE_STATIC);
+        sqlite3_bind_int64(upsert, 5, signature);
+        for (int c = 6; c <= 13; ++c) sqlite3_bind_int64(upsert, c, 1);
+        sqlite3_step(upsert);
+        sqlite3_reset(upsert);
+        ++keys;
+      }
+    }
+    exec("COMMIT");
+    line("SQLite upsert rollup_sources (256 reports/tx)", keys, Seconds(Clock::now() - start));
+    sqlite3_finalize(upsert);
     sqlite3_close(handle);
     RemoveDatabase(db);
   }
