@@ -10,7 +10,7 @@
 #   tests/bench/run.sh query 1m|10m    # every dashboard endpoint + 200 clients
 #   tests/bench/run.sh paths 1m|10m    # `dmarcwatch paths`
 #   tests/bench/run.sh dns             # PTR + forward confirmation of 10,000 IPs
-#   tests/bench/run.sh limits          # each stage before a row is stored; pugixml, SQLite
+#   tests/bench/run.sh limits          # each stage before a row is stored; pugixml, SQLite, the rollup
 #   tests/bench/run.sh all             # all of it (the 10M store takes a while)
 #
 # BUILD (default build-bench, a RelWithDebInfo build) holds the binaries;
