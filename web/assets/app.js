@@ -238,9 +238,7 @@
 
   function go(page, params) {
     const next = href(page, params);
-    // Not ready from now on, not only once hashchange has fired: whoever
-    // waits for the new view must not mistake the old one for it.
-    document.documentElement.dataset.ready = '';
+    // Until hashchange fires, the new hash is not the rendered one (finish).
     if (location.hash === next) route();
     else location.hash = next;
   }
