@@ -49,6 +49,7 @@
 #include "dmarcwatch/ingest/parse.h"
 #include "dmarcwatch/ingest/sources.h"
 #include "dmarcwatch/ingest/unpack.h"
+#include "dmarcwatch/model/time.h"
 #include "dmarcwatch/store/store.h"
 #include "pugixml.hpp"
 #include "unbound_server.h"
@@ -194,6 +195,26 @@ void RemoveDatabase(const std::string& db) {
     std::error_code ec;
     fs::remove(db + suffix, ec);
   }
+}
+
+void Exec(sqlite3* handle, const char* sql) {
+  sqlite3_exec(handle, sql, nullptr, nullptr, nullptr);
+}
+
+// A fresh SQLite file for the plain-SQLite comparisons of `limits`, in WAL
+// mode with synchronous = NORMAL and the store's 16 MB page cache; nothing
+// when it cannot be opened.
+sqlite3* OpenScratchDatabase(const std::string& db) {
+  RemoveDatabase(db);
+  sqlite3* handle = nullptr;
+  if (sqlite3_open(db.c_str(), &handle) != SQLITE_OK) {
+    sqlite3_close(handle);
+    return nullptr;
+  }
+  Exec(handle, "PRAGMA journal_mode = WAL");
+  Exec(handle, "PRAGMA synchronous = NORMAL");
+  Exec(handle, "PRAGMA cache_size = -16384");
+  return handle;
 }
 
 // ---- ingest ------------------------------------------------------------------------------
@@ -679,7 +700,7 @@ int RunLimits(const Arguments& args) {
       // Outside the timings: the per-source rollup keys this report adds.
       ReportSources& report = sources.emplace_back();
       report.domain = collector.report.policy_published.domain;
-      report.day = collector.report.report_metadata.date_range.begin / 86400;
+      report.day = model::DayNumber(collector.report.report_metadata.date_range.begin);
       for (std::size_t r = 0; r < analysis.records.size(); ++r) {
         const model::RecordAnalysis& a = analysis.records[r];
         report.keys.emplace_back(a.path_key, collector.report.records[r].source_ip.ToString(),
@@ -694,13 +715,9 @@ int RunLimits(const Arguments& args) {
   }
   line("all of the above: before any row is stored", records, front_seconds);
   {
-    RemoveDatabase(db);
-    sqlite3* handle = nullptr;
-    if (sqlite3_open(db.c_str(), &handle) != SQLITE_OK) return 1;
-    const auto exec = [&](const char* sql) { sqlite3_exec(handle, sql, nullptr, nullptr, nullptr); };
-    exec("PRAGMA journal_mode = WAL");
-    exec("PRAGMA synchronous = NORMAL");
-    exec("PRAGMA cache_size = -16384");
+    sqlite3* handle = OpenScratchDatabase(db);
+    if (handle == nullptr) return 1;
+    const auto exec = [&](const char* sql) { Exec(handle, sql); };
     exec("CREATE TABLE records (id INTEGER PRIMARY KEY, report_row_id BIGINT NOT NULL, "
          "row_index BIGINT NOT NULL, source_ip TEXT NOT NULL, count BIGINT NOT NULL, "
          "disposition TEXT NOT NULL, eval_dkim TEXT NOT NULL, eval_spf TEXT NOT NULL, "
@@ -768,13 +785,9 @@ int RunLimits(const Arguments& args) {
     // keys, summed and sorted per report, upserted into a table of
     // rollup_sources's shape and key (migration 0009), 256 reports per
     // transaction (an import's batch). Nothing else is written.
-    RemoveDatabase(db);
-    sqlite3* handle = nullptr;
-    if (sqlite3_open(db.c_str(), &handle) != SQLITE_OK) return 1;
-    const auto exec = [&](const char* sql) { sqlite3_exec(handle, sql, nullptr, nullptr, nullptr); };
-    exec("PRAGMA journal_mode = WAL");
-    exec("PRAGMA synchronous = NORMAL");
-    exec("PRAGMA cache_size = -16384");
+    sqlite3* handle = OpenScratchDatabase(db);
+    if (handle == nullptr) return 1;
+    const auto exec = [&](const char* sql) { Exec(handle, sql); };
     exec("PRAGMA wal_autocheckpoint = 4000");
     exec("CREATE TABLE rollup_sources (domain TEXT NOT NULL, day BIGINT NOT NULL, "
          "path_key TEXT NOT NULL, source_ip TEXT NOT NULL, signature_id BIGINT NOT NULL, "
